@@ -1,0 +1,38 @@
+// http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
+import { request } from 'node:http';
+import { classifyError, timedOut } from './classify.js';
+import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+
+export const PEER_HEADER = 'x-labcheck-peer';
+
+export const http: Probe = {
+	run: ({ address, port, options }) => new Promise<ProbeResult>((resolve) => {
+		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+		const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+		const started = performance.now();
+		const finish = (result: Omit<ProbeResult, 'ms'>) => resolve({ ...result, ms: performance.now() - started });
+		const req = request({ host: address, port, method, path: '/', timeout, headers: { 'content-type': 'text/plain' } }, (res) => {
+			let body = '';
+			res.setEncoding('utf8');
+			res.on('data', (chunk: string) => { body += chunk; });
+			res.on('end', () => {
+				const status = res.statusCode ?? 0;
+				const statusOk = options.status === undefined ? status >= 200 && status < 300 : status === options.status;
+				const mismatch = !statusOk
+					? `status ${status}, expected ${options.status ?? '2xx'}`
+					: options.match !== undefined && !body.includes(options.match) ? `body does not contain "${options.match}"` : undefined;
+				const seenFrom = res.headers[PEER_HEADER];
+				finish({
+					status: 'ok',
+					detail: `${method} / → ${status} ${JSON.stringify(body.trim().slice(0, 80))}`,
+					mismatch,
+					seenFrom: typeof seenFrom === 'string' ? seenFrom : undefined,
+					evidence: { request: `${method} http://${address}:${port}/`, requestBody: options.body, status, body },
+				});
+			});
+		});
+		req.on('timeout', () => { req.destroy(); finish(timedOut(timeout)); });
+		req.on('error', (error) => finish(classifyError(error)));
+		req.end(options.body);
+	}),
+};

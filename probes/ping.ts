@@ -1,0 +1,57 @@
+// ping: ICMP echo with net-ping (raw socket, root). Stops at the first loss so a dropped pair costs one timeout.
+import netPing from 'net-ping';
+import { classifyError, timedOut } from './classify.js';
+import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+
+let sessions = 0;
+const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string }> = {
+	DestinationUnreachableError: { status: 'unreachable', what: 'destination unreachable' },
+	TimeExceededError: { status: 'unreachable', what: 'time exceeded (routing loop?)' },
+	PacketTooBigError: { status: 'error', what: 'packet too big' },
+	ParameterProblemError: { status: 'error', what: 'parameter problem' },
+	RedirectReceivedError: { status: 'error', what: 'redirect received' },
+	SourceQuenchError: { status: 'error', what: 'source quench' },
+};
+
+const echo = (session: ReturnType<typeof netPing.createSession>, address: string) =>
+	new Promise<{ rtt?: number; error?: Error & { source?: string } }>((resolve) => {
+		const sent = performance.now();
+		session.pingHost(address, (error) => {
+			resolve(error ? { error } : { rtt: Math.round((performance.now() - sent) * 1000) / 1000 });
+		});
+	});
+
+export const ping: Probe = {
+	async run({ address, options }) {
+		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+		const count = options.count ?? 3;
+		const started = performance.now();
+		const session = netPing.createSession({ timeout, retries: 0, packetSize: 64, sessionId: ((process.pid * 131 + ++sessions) % 65534) + 1 });
+		session.on('error', () => {});
+		const rtts: number[] = [];
+		let failure: (Error & { source?: string }) | undefined;
+		try {
+			for (let i = 0; i < count && !failure; i++) {
+				const reply = await echo(session, address);
+				if (reply.error) failure = reply.error;
+				else rtts.push(reply.rtt!);
+			}
+		} finally {
+			session.close();
+		}
+		const ms = performance.now() - started;
+		const sent = rtts.length + (failure ? 1 : 0);
+		const stats = `${sent} packets transmitted, ${rtts.length} received, ${Math.round((100 * (sent - rtts.length)) / sent)}% packet loss`;
+		const evidence = { transmitted: sent, received: rtts.length, rtt: rtts, statistics: stats };
+		if (!failure) {
+			const [min, max] = [Math.min(...rtts), Math.max(...rtts)];
+			const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length;
+			return { status: 'ok', ms, detail: `${rtts.length}/${sent} replies, rtt min/avg/max ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`, evidence: { ...evidence, min, avg, max } };
+		}
+		if (failure.name === 'RequestTimedOutError') return { ...timedOut(timeout), ms, evidence };
+		const icmp = ICMP_ERRORS[failure.name];
+		if (icmp) return { status: icmp.status, ms, detail: `${icmp.what}, reported by ${failure.source}`, evidence: { ...evidence, icmpFrom: failure.source } };
+		const classified = classifyError(failure);
+		return { ...classified, detail: /unreachable/i.test(failure.message) && classified.status === 'error' ? `no route: ${failure.message}` : classified.detail, status: /network is unreachable/i.test(failure.message) ? 'no-route' : classified.status, ms, evidence };
+	},
+};

@@ -1,0 +1,62 @@
+// ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
+import { readFile } from 'node:fs/promises';
+import { Client } from 'ssh2';
+import { classifyError, timedOut } from './classify.js';
+import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+
+// $SSH_CONNECTION is "client-ip client-port server-ip server-port" as the server saw it: NAT made visible.
+const DEFAULT_COMMAND = 'echo "labcheck-seen-from $SSH_CONNECTION"';
+
+export const ssh: Probe = {
+	async run({ address, port, options }, context) {
+		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS * 3;
+		const started = performance.now();
+		const privateKey = options.password === undefined && context.sshKeyFile ? await readFile(context.sshKeyFile, 'utf8') : undefined;
+		return new Promise<ProbeResult>((resolve) => {
+			const client = new Client();
+			let banner = '';
+			let settled = false;
+			const finish = (result: Omit<ProbeResult, 'ms'>) => {
+				if (settled) return;
+				settled = true;
+				clearTimeout(timer);
+				client.end();
+				resolve({ ...result, ms: performance.now() - started });
+			};
+			const timer = setTimeout(() => finish(timedOut(timeout)), timeout);
+			client.on('banner', (text) => { banner += text; });
+			client.on('handshake', () => { banner ||= ''; });
+			client.on('error', (error) => {
+				const level = (error as { level?: string }).level;
+				if (level === 'client-authentication') finish({ status: 'ok', detail: 'sshd answered but refused the login', mismatch: 'authentication failed' });
+				else finish(classifyError(error));
+			});
+			client.on('ready', () => {
+				const command = options.command ?? DEFAULT_COMMAND;
+				client.exec(command, (error, stream) => {
+					if (error) return finish({ status: 'ok', detail: 'logged in; exec failed', mismatch: error.message });
+					let output = '';
+					stream.on('data', (d: Buffer) => { output += d.toString(); });
+					stream.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+					stream.on('close', (code: number | null) => {
+						const seen = /labcheck-seen-from (\S+) \d+ (\S+) (\d+)/.exec(output);
+						const shown = seen ? `seen by sshd as ${seen[1]} → ${seen[2]}:${seen[3]}` : output.trim().split('\n')[0];
+						finish({
+							status: 'ok',
+							detail: `logged in as ${options.user ?? 'root'}; ${shown}`,
+							seenFrom: seen?.[1],
+							mismatch: options.match !== undefined && !output.includes(options.match) ? `output does not contain "${options.match}"` : code ? `command exited ${code}` : undefined,
+							evidence: { banner: banner.trim(), serverVersion: serverVersion, command, output, exitCode: code },
+						});
+					});
+				});
+			});
+			let serverVersion = '';
+			client.connect({
+				host: address, port, username: options.user ?? 'root', privateKey, password: options.password,
+				readyTimeout: timeout, hostVerifier: () => true, tryKeyboard: false,
+				debug: (line: string) => { const m = /Remote ident: '(.*)'/.exec(line); if (m) serverVersion = m[1]; },
+			});
+		});
+	},
+};

@@ -1,0 +1,72 @@
+// Infix expressions over integers: + - * / and parentheses, normal precedence, left-associative.
+// Parsed into a tree, never evaluated with eval.
+
+export type Operator = '+' | '-' | '*' | '/';
+export type Expr = { kind: 'number'; value: number } | { kind: 'binary'; op: Operator; left: Expr; right: Expr };
+
+export class ParseError extends Error {}
+
+type Token = { type: 'number'; value: number; at: number } | { type: 'op' | 'paren'; value: string; at: number };
+
+function tokenize(text: string): Token[] {
+	const tokens: Token[] = [];
+	const re = /\s*(?:(\d+(?:\.\d+)?)|([-+*/])|([()])|(\S))/gy;
+	let m: RegExpExecArray | null;
+	while (re.lastIndex < text.length && (m = re.exec(text))) {
+		const at = m.index + m[0].length - (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '').length;
+		if (m[1]) tokens.push({ type: 'number', value: Number(m[1]), at });
+		else if (m[2]) tokens.push({ type: 'op', value: m[2], at });
+		else if (m[3]) tokens.push({ type: 'paren', value: m[3], at });
+		else if (m[4]) throw new ParseError(`unexpected "${m[4]}" at position ${at + 1}`);
+	}
+	return tokens;
+}
+
+export function parseExpression(text: string): Expr {
+	const tokens = tokenize(text);
+	let pos = 0;
+	const peek = () => tokens[pos];
+	const describe = (t: Token | undefined) => (t ? `"${t.value}" at position ${t.at + 1}` : 'end of input');
+
+	const primary = (): Expr => {
+		const t = tokens[pos++];
+		if (t?.type === 'number') return { kind: 'number', value: t.value };
+		if (t?.type === 'op' && t.value === '-') return { kind: 'binary', op: '-', left: { kind: 'number', value: 0 }, right: primary() };
+		if (t?.type === 'paren' && t.value === '(') {
+			const inner = sum();
+			const close = tokens[pos++];
+			if (close?.type !== 'paren' || close.value !== ')') throw new ParseError(`expected ")" but found ${describe(close)}`);
+			return inner;
+		}
+		throw new ParseError(`expected a number or "(" but found ${describe(t)}`);
+	};
+	const product = (): Expr => {
+		let left = primary();
+		while (peek()?.type === 'op' && (peek().value === '*' || peek().value === '/')) {
+			const op = tokens[pos++].value as Operator;
+			left = { kind: 'binary', op, left, right: primary() };
+		}
+		return left;
+	};
+	const sum = (): Expr => {
+		let left = product();
+		while (peek()?.type === 'op' && (peek().value === '+' || peek().value === '-')) {
+			const op = tokens[pos++].value as Operator;
+			left = { kind: 'binary', op, left, right: product() };
+		}
+		return left;
+	};
+
+	if (tokens.length === 0) throw new ParseError('empty expression');
+	const tree = sum();
+	if (pos < tokens.length) throw new ParseError(`unexpected ${describe(tokens[pos])}`);
+	return tree;
+}
+
+/** Evaluates the tree, one `apply` call per operator, left operand first. */
+export async function evaluate(expr: Expr, apply: (op: Operator, a: number, b: number) => Promise<number>): Promise<number> {
+	if (expr.kind === 'number') return expr.value;
+	const a = await evaluate(expr.left, apply);
+	const b = await evaluate(expr.right, apply);
+	return apply(expr.op, a, b);
+}

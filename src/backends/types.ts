@@ -1,0 +1,27 @@
+// The backend interface: build a plan into a running lab whose nodes can run probes.
+import type { ProbeRequest, ProbeResult } from '../../probes/types.js';
+import type { Plan } from '../plan/types.js';
+
+export interface BuildOptions {
+	/** Keep the lab after labcheck exits (`labcheck up`); services then run detached. */
+	keep?: boolean;
+	/** Called with one line per build step, for progress output. */
+	log?: (line: string) => void;
+}
+
+export interface Lab {
+	readonly id: string;
+	/** Runs a probe from inside `from`. A probe failure is a result, never an exception. */
+	probe(from: string, request: ProbeRequest): Promise<ProbeResult>;
+	/** Stops what labcheck needs only while it runs (probe agents) and leaves the lab up. */
+	detach(): Promise<void>;
+	/** Removes everything the build made. Safe to call twice and after a partial build. */
+	teardown(): Promise<void>;
+}
+
+export interface Backend {
+	readonly name: string;
+	/** Throws an EnvironmentError naming the fix when the machine cannot build `plan`. */
+	preflight(plan: Plan): Promise<void>;
+	build(plan: Plan, options: BuildOptions): Promise<Lab>;
+}

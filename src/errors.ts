@@ -1,0 +1,36 @@
+// Errors a user can act on. The CLI prints their message (never a stack) and exits with `exitCode`.
+export class LabcheckError extends Error {
+	readonly exitCode: number = 1;
+	constructor(message: string, readonly hint?: string, options?: ErrorOptions) {
+		super(message, options);
+		this.name = new.target.name;
+	}
+}
+
+/** Exit 2: the command line or a scenario file is wrong. */
+export class UsageError extends LabcheckError {
+	override readonly exitCode = 2;
+}
+
+export interface SourcePosition { file: string; line: number; col: number }
+
+/** Exit 2: a scenario file is invalid; carries every problem found, each with its position. */
+export class ScenarioError extends UsageError {
+	constructor(readonly problems: Array<{ at: SourcePosition; message: string; hint?: string }>) {
+		super(problems.map(formatProblem).join('\n'));
+	}
+}
+
+export function formatProblem(p: { at: SourcePosition; message: string; hint?: string }): string {
+	return `${p.at.file}:${p.at.line}:${p.at.col}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`;
+}
+
+/** Exit 3: the machine lacks something (root, a package, a kernel feature); `hint` names the fix. */
+export class EnvironmentError extends LabcheckError {
+	override readonly exitCode = 3;
+}
+
+/** Exit 3: building or tearing down the lab failed; wraps the command that failed as `cause`. */
+export class BackendError extends LabcheckError {
+	override readonly exitCode = 3;
+}

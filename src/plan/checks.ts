@@ -1,0 +1,89 @@
+// Expectations → checks: "ping vm -> host@room:22: reachable" parsed, resolved to addresses, egress-guarded.
+import { isIP } from 'node:net';
+import { isProbeName, probeCatalog, probeNames } from '../../probes/catalog.js';
+import type { ProbeOptions } from '../scenario/schema.js';
+import { didYouMean } from '../scenario/suggest.js';
+import type { PlanOptions, Problems } from './build.js';
+import { nodeByName, ownerOf, type Plan, type PlanCheck, type PlanTarget } from './types.js';
+
+const LINE = /^(\S+)\s+(\S+)\s*->\s*([^\s:]+)(?::(\d+))?$/;
+
+export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions): PlanCheck[] {
+	const checks: PlanCheck[] = [];
+	for (const [i, item] of (problems.loaded.scenario.expect ?? []).entries()) {
+		const [key, value] = Object.entries(item)[0];
+		const path = ['expect', i, key];
+		const problem = (message: string, hint?: string) => problems.add(path, message, hint, true);
+		const m = LINE.exec(key.trim());
+		if (!m) {
+			problem(`cannot read expectation "${key}"`, 'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host" or "ssh host -> host:1234"');
+			continue;
+		}
+		const [, probe, from, to, portText] = m;
+		if (!isProbeName(probe)) {
+			problem(`unknown probe "${probe}"`, didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`);
+			continue;
+		}
+		if (!nodeByName(plan, from)) {
+			problem(`unknown node "${from}"`, didYouMean(from, plan.nodes.map((n) => n.name)));
+			continue;
+		}
+		const target = resolveTarget(plan, to, options);
+		if (typeof target === 'string') {
+			problem(target, to.includes('@') ? undefined : didYouMean(to, plan.nodes.map((n) => n.name)));
+			continue;
+		}
+		const info = probeCatalog[probe];
+		let port = portText === undefined ? undefined : Number(portText);
+		if (port !== undefined && (port < 1 || port > 65535)) {
+			problem(`port ${port} is out of range`, 'ports are 1-65535');
+			continue;
+		}
+		if (info.port === 'none' && port !== undefined) {
+			problem(`${probe} has no port`, `drop ":${port}", or use tcp, http or ssh`);
+			continue;
+		}
+		if (info.port === 'required' && port === undefined) {
+			problem(`${probe} needs a port`, `e.g. "${probe} ${from} -> ${to}:22"`);
+			continue;
+		}
+		if (info.port === 'optional' && port === undefined) port = defaultPort(plan, probe, target) ?? info.defaultPort;
+		const { expect, ...rest } = typeof value === 'string' ? { expect: value } : value;
+		const probeOptions: ProbeOptions = rest;
+		const label = `${target.label}${port !== undefined && portText !== undefined ? `:${port}` : ''}`;
+		checks.push({
+			id: `${probe} ${from} -> ${label}`,
+			at: problems.loaded.source.at(path, true),
+			probe,
+			from,
+			to: { ...target, label, port },
+			expect,
+			options: probeOptions,
+		});
+	}
+	return checks;
+}
+
+function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarget | string {
+	if (isIP(text)) {
+		const owner = ownerOf(plan, text);
+		if (owner) return { label: text, node: owner.node.name, address: text };
+		if (options.allowExternal) return { label: text, address: text };
+		const internet = plan.nodes.find((n) => n.kind === 'internet');
+		return `${text} is not an address of this lab; labcheck only probes its own lab${internet ? ` (the lab's internet is ${internet.interfaces[0]?.address})` : ''}. Pass --allow-external to probe it anyway`;
+	}
+	const [name, network] = text.split('@');
+	const node = nodeByName(plan, name);
+	if (!node) return `unknown node "${name}"`;
+	if (!network) return { label: name, node: name, address: node.interfaces[0].address };
+	const iface = node.interfaces.find((i) => i.network === network);
+	if (!iface) return `${name} has no address on "${network}"; it is on ${node.interfaces.map((i) => i.network).join(', ')}`;
+	return { label: text, node: name, address: iface.address };
+}
+
+// http to a node running a labcheck service goes to that service's port unless the line names one.
+function defaultPort(plan: Plan, probe: string, target: PlanTarget): number | undefined {
+	if (probe !== 'http' || !target.node) return undefined;
+	const services = nodeByName(plan, target.node)!.services.filter((s) => s.name !== 'sshd');
+	return (services.find((s) => s.name === 'calculator') ?? services[0])?.port;
+}

@@ -1,0 +1,33 @@
+// Services of the plan: default ports, and the calculator's peers taken from where the operation services run.
+import type { Problems } from './build.js';
+import { nodeByName, type Plan, type PlanService, type ServiceName } from './types.js';
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = { sshd: 22, calculator: 50000, sum: 50001, sub: 50002, mul: 50003, div: 50004 };
+export const OPERATIONS = ['sum', 'sub', 'mul', 'div'] as const;
+
+export function buildServices(problems: Problems, plan: Plan): void {
+	for (const [name, spec] of Object.entries(problems.loaded.scenario.nodes)) {
+		const node = nodeByName(plan, name)!;
+		for (const [i, entry] of (spec.services ?? []).entries()) {
+			const service: PlanService = typeof entry === 'string'
+				? { name: entry, port: DEFAULT_PORTS[entry] }
+				: { name: entry.name, port: entry.port ?? DEFAULT_PORTS[entry.name] };
+			const clash = node.services.find((s) => s.name === service.name || s.port === service.port);
+			if (clash) problems.add(['nodes', name, 'services', i], `${name} already runs ${clash.name} on port ${clash.port}`);
+			else node.services.push(service);
+		}
+	}
+	const runs = (op: ServiceName) => plan.nodes.find((n) => n.services.some((s) => s.name === op));
+	for (const node of plan.nodes) {
+		const calculator = node.services.find((s) => s.name === 'calculator');
+		if (!calculator) continue;
+		calculator.peers = {};
+		for (const op of OPERATIONS) {
+			// A calculator with no operation service in the lab brings its own, on loopback.
+			const where = runs(op) ?? (node.services.push({ name: op, port: DEFAULT_PORTS[op] }), node);
+			const port = where.services.find((s) => s.name === op)!.port;
+			const address = where === node ? '127.0.0.1' : where.interfaces[0].address;
+			calculator.peers[op] = `${address}:${port}`;
+		}
+	}
+}

@@ -1,0 +1,76 @@
+// The plan: a scenario normalised into the topology a backend builds. Plain data, no I/O.
+import type { SourcePosition } from '../errors.js';
+import type { ProbeOptions } from '../scenario/schema.js';
+
+export type NodeKind = 'host' | 'vm' | 'container' | 'neighbour' | 'internet' | 'router';
+export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div';
+export type Outcome = 'reachable' | 'unreachable';
+
+export interface PlanNetwork {
+	name: string;
+	subnet: string;
+	role: string;
+	gateway?: string;
+	/** The gateway hides this network behind its own address toward the internet. */
+	masquerade?: boolean;
+	/** Made by labcheck (a NAT link, the internet's uplink), not written in the scenario. */
+	auto: boolean;
+	about?: string;
+}
+
+export interface PlanInterface { network: string; address: string; prefix: number; ifname: string }
+export interface PlanRoute { to: string; via: string }
+
+/** A port forward of a NAT engine: hostPort on any of the host's addresses → guest:guestPort. */
+export interface PlanForward { proto: 'tcp' | 'udp'; hostPort: number; guest: string; guestAddress: string; guestPort: number }
+
+/** VirtualBox-style NAT: `guest` sits on `network` behind this node, which hides it and forwards only `forwards`. */
+export interface PlanNat { network: string; subnet: string; gateway: string; guest: string; forwards: PlanForward[] }
+
+export interface PlanService { name: ServiceName; port: number; peers?: Partial<Record<ServiceName, string>> }
+
+export interface PlanNode {
+	name: string;
+	kind: NodeKind;
+	about?: string;
+	auto: boolean;
+	interfaces: PlanInterface[];
+	routes: PlanRoute[];
+	forwarding: boolean;
+	nat: PlanNat[];
+	/** Source NAT of a router: traffic from `from` leaving through `outNetwork` takes the router's address. */
+	masquerade: Array<{ from: string; outNetwork: string }>;
+	services: PlanService[];
+}
+
+export interface PlanTarget { label: string; node?: string; address: string; port?: number }
+
+export interface PlanCheck {
+	id: string;
+	at: SourcePosition;
+	probe: string;
+	from: string;
+	to: PlanTarget;
+	expect: Outcome;
+	options: ProbeOptions;
+}
+
+export interface Plan {
+	name: string;
+	about?: string;
+	file: string;
+	networks: PlanNetwork[];
+	nodes: PlanNode[];
+	checks: PlanCheck[];
+}
+
+export const nodeByName = (plan: Plan, name: string): PlanNode | undefined => plan.nodes.find((n) => n.name === name);
+
+/** The node and network owning `address`, if any node of the lab has it. */
+export function ownerOf(plan: Plan, address: string): { node: PlanNode; iface: PlanInterface } | undefined {
+	for (const node of plan.nodes) {
+		const iface = node.interfaces.find((i) => i.address === address);
+		if (iface) return { node, iface };
+	}
+	return undefined;
+}

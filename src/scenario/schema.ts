@@ -1,0 +1,89 @@
+// The scenario format, as one Zod schema: it validates files and is exported as JSON Schema for editors.
+import { z } from 'zod';
+
+export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
+export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;
+export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div'] as const;
+export const OUTCOMES = ['reachable', 'unreachable'] as const;
+
+const about = z.string().describe('One sentence shown in the report.').optional();
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {
+	error: 'names are 1-20 characters: lower-case letters, digits and "-", starting with a letter',
+});
+const port = z.int().min(1, { error: 'ports are 1-65535' }).max(65535, { error: 'ports are 1-65535' });
+const ipv4 = z.ipv4({ error: 'expected an IPv4 address such as 10.1.5.22' });
+const cidr = z.cidrv4({ error: 'expected a subnet in CIDR form such as 10.1.0.0/16' });
+
+export const networkSchema = z.strictObject({
+	subnet: cidr.describe('The network, e.g. 10.1.0.0/16.'),
+	gateway: ipv4.describe('Default gateway of the nodes on this network.').optional(),
+	role: z.enum(NETWORK_ROLES).describe('What the network stands for in the lab.').optional(),
+	masquerade: z.boolean().describe('The gateway hides this network behind its own address toward the internet.').optional(),
+	about,
+});
+
+export const forwardSchema = z.union([
+	z.string().regex(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, { error: 'expected "HOSTPORT:GUESTPORT" such as "1234:22" or "1234:22/tcp"' }),
+	z.strictObject({ host: port, guest: port, proto: z.enum(['tcp', 'udp']).optional() }),
+], { error: 'expected "HOSTPORT:GUESTPORT" such as "1234:22", or { host, guest, proto }' });
+
+export const serviceSchema = z.union([
+	z.enum(SERVICE_NAMES),
+	z.strictObject({ name: z.enum(SERVICE_NAMES), port: port.optional() }),
+], { error: `expected a service name (${SERVICE_NAMES.join(', ')}) or { name, port }` });
+
+export const nodeSchema = z.strictObject({
+	kind: z.enum(NODE_KINDS).describe('What the node stands for in the lab.'),
+	about,
+	on: z.string().describe('The network the node is plugged into.').optional(),
+	address: ipv4.describe('Its address on that network (allocated when omitted).').optional(),
+	interfaces: z.record(z.string(), ipv4).describe('Several networks: { network: address }.').optional(),
+	gateway: ipv4.describe('Overrides the default gateway.').optional(),
+	nat: z.union([
+		z.string(),
+		z.strictObject({ via: z.string(), subnet: cidr.optional() }),
+	]).describe('VirtualBox NAT: the node sits behind this node\'s NAT engine at 10.0.2.15, gateway 10.0.2.2.').optional(),
+	bridge: z.string().describe('VirtualBox bridged adapter: the node joins this network like another PC.').optional(),
+	forward: z.array(forwardSchema).describe('Port forwards of the NAT engine: "HOSTPORT:GUESTPORT".').optional(),
+	services: z.array(serviceSchema).describe('Services labcheck starts on the node.').optional(),
+});
+
+export const probeOptionsSchema = z.strictObject({
+	expect: z.enum(OUTCOMES),
+	count: z.int().min(1).max(100).describe('ping: echo requests to send.').optional(),
+	timeout: z.int().min(10).max(60000).describe('Milliseconds before a silent target counts as filtered.').optional(),
+	method: z.string().describe('http: request method (POST when a body is given).').optional(),
+	body: z.string().describe('http: request body, e.g. "(5+6)*2".').optional(),
+	status: z.int().min(100).max(599).describe('http: expected status (default: any 2xx).').optional(),
+	match: z.string().describe('Text the output must contain, e.g. "result = 22".').optional(),
+	command: z.string().describe('ssh: command to run after login.').optional(),
+	user: z.string().describe('ssh: user to log in as (default root).').optional(),
+	password: z.string().describe('ssh: log in with this password instead of the per-run key.').optional(),
+});
+
+export const expectationSchema = z.record(
+	z.string().describe('"PROBE FROM -> TO[:PORT]", e.g. "ping vm -> internet"'),
+	z.union([z.enum(OUTCOMES), probeOptionsSchema], { error: 'expected reachable, unreachable, or { expect: reachable, ... }' }),
+).refine((o) => Object.keys(o).length === 1, { error: 'each expectation is one line: "ping vm -> host: reachable"' });
+
+export const scenarioSchema = z.strictObject({
+	$schema: z.string().optional(),
+	name: z.string().min(1).describe('Title of the lab.'),
+	about,
+	networks: z.record(name, networkSchema).optional(),
+	nodes: z.record(name, nodeSchema).describe('The machines of the lab.'),
+	expect: z.array(expectationSchema).describe('Probes and the outcome the lab should give.').optional(),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioNode = z.infer<typeof nodeSchema>;
+export type ScenarioNetwork = z.infer<typeof networkSchema>;
+export type ProbeOptions = Omit<z.infer<typeof probeOptionsSchema>, 'expect'>;
+
+export function jsonSchema(): object {
+	return {
+		...z.toJSONSchema(scenarioSchema, { io: 'input', unrepresentable: 'any' }),
+		$id: 'https://labcheck.dev/labcheck.schema.json',
+		title: 'labcheck scenario',
+	};
+}
