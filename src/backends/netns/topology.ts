@@ -40,7 +40,7 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 
 	await Promise.all(plan.nodes.map((node) => {
 		const { iptables } = natRules(node);
-		const sysctl = node.forwarding ? 'sysctl -q -w net.ipv4.ip_forward=1' : '';
+		const sysctl = node.forwarding ? 'echo 1 > /proc/sys/net/ipv4/ip_forward' : '';
 		if (!iptables && !sysctl) return undefined;
 		const script = [sysctl, iptables ? 'iptables-restore <<"RULES"\n' + iptables + 'RULES' : ''].filter(Boolean).join('\n');
 		return nsExec(nodeNamespace(id, node.name), ['sh', '-ec', script], `node "${node.name}": forwarding and NAT rules`);

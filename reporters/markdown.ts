@@ -1,0 +1,71 @@
+// report.md: what the lab was, what was measured, the matrix, the verdicts, and why each ✗ happened.
+import { writeFile } from 'node:fs/promises';
+import type { Plan } from '../src/plan/types.js';
+import { redact, redactText } from '../src/run/redact.js';
+import type { Reporter, RunSummary } from '../src/run/types.js';
+import { evidenceLines } from './evidence.js';
+import { buildMatrix, cellText } from './matrix.js';
+
+const esc = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const table = (head: string[], rows: string[][]) =>
+	[`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+
+function topology(plan: Plan): string[] {
+	const rows = plan.nodes.flatMap((node) => node.interfaces.map((iface, i) => [
+		i === 0 ? `**${node.name}**${node.auto ? ' (added)' : ''}` : '',
+		i === 0 ? node.kind : '',
+		iface.ifname,
+		`${iface.address}/${iface.prefix}`,
+		iface.network,
+		i === 0 ? node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || '—' : '',
+		i === 0 ? node.services.map((s) => `${s.name}:${s.port}`).join(', ') || '—' : '',
+	]));
+	const lines = ['## Nodes and addresses', '', table(['node', 'kind', 'interface', 'address', 'network', 'routes', 'services'], rows), ''];
+	lines.push(table(['network', 'subnet', 'role', 'gateway'], plan.networks.map((n) => [`${n.name}${n.auto ? ' (added)' : ''}`, n.subnet, n.role, n.gateway ?? '—'])), '');
+	const rules = plan.nodes.flatMap((node) => [
+		...node.nat.map((nat) => `- **${node.name}** runs ${nat.guest}'s NAT engine: ${nat.guest} is ${nat.subnet.replace(/0\/24$/, '15')} behind ${nat.gateway}; its traffic leaves with ${node.name}'s address, and nothing enters ${nat.subnet} but replies${nat.forwards.length ? ' and port forwards' : ''}.`),
+		...node.nat.flatMap((nat) => nat.forwards.map((f) => `- **${node.name}** forwards ${f.proto} port ${f.hostPort} (any of its addresses) to ${f.guest} ${f.guestAddress}:${f.guestPort}.`)),
+		...node.masquerade.map((m) => `- **${node.name}** masquerades ${m.from} toward ${m.outNetwork}.`),
+		...(node.auto && node.kind === 'router' ? [`- **${node.name}** was added by labcheck: ${node.about}.`] : []),
+	]);
+	if (rules.length > 0) lines.push('### NAT, forwards and gateways', '', ...rules, '');
+	return lines;
+}
+
+export function renderMarkdown(summary: RunSummary): string {
+	const { plan, results } = summary;
+	const matrix = buildMatrix(plan, results);
+	const verdict = summary.failed === 0 ? `✅ All ${summary.passed} expectations held.` : `❌ ${summary.failed} of ${results.length} expectations failed.`;
+	const lines = [`# ${plan.name}`, ''];
+	if (plan.about) lines.push(plan.about, '');
+	lines.push(`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`, '');
+	lines.push(...topology(plan));
+	lines.push('## Connectivity matrix', '', 'Rows send, columns receive. ✓ reachable, ✗ unreachable; **⚠** marks a cell that differs from the expectation.', '');
+	lines.push(table(['from \\ to', ...matrix.columns], matrix.rows.map((row) => [row, ...matrix.columns.map((column) => {
+		const cell = matrix.cell(row, column);
+		return cell.length === 0 ? '·' : cell.map((c) => (c.passed ? cellText(c) : `**⚠ ${cellText(c)}** (expected ${c.expected})`)).join('<br>');
+	})])), '');
+	lines.push('## Expectations', '', table(['#', 'check', 'expected', 'measured', 'verdict', 'detail'], results.map((r, i) => [
+		String(i + 1), `\`${r.check.id}\``, r.check.expect, r.actual === 'reachable' ? 'reachable' : `unreachable (${r.result.status})`,
+		r.passed ? '✅ held' : '❌ failed', `${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
+	])), '');
+	const why = results.filter((r) => r.explanation);
+	if (why.length > 0) {
+		lines.push('## Why', '', ...why.map((r) => `- \`${r.check.id}\` ${r.actual === 'reachable' ? '✓' : '✗'}: ${r.explanation}.`), '');
+	}
+	lines.push('## Evidence', '');
+	for (const r of results) lines.push(`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`, '', '```', ...evidenceLines(r).map(redactText), '```', '', '</details>', '');
+	const env = summary.environment;
+	lines.push('---', '', `labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ${summary.startedAt}  `, `Reproduce: \`${env.command}\``, '');
+	return redact(lines.join('\n'));
+}
+
+export function markdownReporter(path: string): Reporter {
+	const runs: string[] = [];
+	return {
+		async onRunEnd(summary) {
+			runs.push(renderMarkdown(summary));
+			await writeFile(path, runs.join('\n\n'));
+		},
+	};
+}

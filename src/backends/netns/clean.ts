@@ -1,0 +1,41 @@
+// Removes what runs left behind: labs of dead runs, kept labs (`down`), or everything (`clean`).
+import { rm } from 'node:fs/promises';
+import { LAB_NAMESPACE, stateDir } from './names.js';
+import { labNamespaces, removeNamespaces } from './processes.js';
+import { isAlive, readStates, type LabState } from './state.js';
+
+export interface Cleaned { labs: string[]; namespaces: number }
+
+async function removeLabs(states: LabState[], orphans: string[] = []): Promise<Cleaned> {
+	const namespaces = [...states.flatMap((s) => s.namespaces), ...orphans];
+	const present = new Set(await labNamespaces(LAB_NAMESPACE));
+	await removeNamespaces(namespaces.filter((ns) => present.has(ns)));
+	await Promise.all(states.map((s) => rm(stateDir(s.id), { recursive: true, force: true })));
+	return { labs: states.map((s) => s.id), namespaces: namespaces.filter((ns) => present.has(ns)).length };
+}
+
+/** Every lab labcheck made on this machine, kept or leaked, and any namespace that looks like one. */
+export async function cleanAll(): Promise<Cleaned> {
+	const all = await readStates();
+	// A run still going in another terminal is not a leftover.
+	const live = all.filter((s) => !s.kept && s.pid !== process.pid && isAlive(s.pid));
+	const gone = all.filter((s) => !live.includes(s));
+	const liveIds = new Set(live.map((s) => s.id));
+	const known = new Set(gone.flatMap((s) => s.namespaces));
+	const orphans = (await labNamespaces(LAB_NAMESPACE)).filter((ns) => !known.has(ns) && !liveIds.has(LAB_NAMESPACE.exec(ns)![1]));
+	return removeLabs(gone, orphans);
+}
+
+/** Labs whose run died without tearing down (killed with SIGKILL, machine lost power). */
+export async function cleanDead(): Promise<Cleaned> {
+	return removeLabs((await readStates()).filter((s) => !s.kept && !isAlive(s.pid)));
+}
+
+/** Labs kept with `labcheck up`, all or one. */
+export async function downKept(id?: string): Promise<Cleaned> {
+	return removeLabs((await readStates()).filter((s) => s.kept && (!id || s.id === id)));
+}
+
+export async function keptLabs(): Promise<LabState[]> {
+	return (await readStates()).filter((s) => s.kept);
+}

@@ -1,0 +1,29 @@
+// `labcheck exec`, `down`, `clean`: act on labs that outlive a command.
+import { spawnSync } from 'node:child_process';
+import { cleanAll, downKept, keptLabs } from '../backends/netns/clean.js';
+import { UsageError } from '../errors.js';
+import { didYouMean } from '../scenario/suggest.js';
+
+export async function exec(node: string, command: string[], flags: { lab?: string }): Promise<number> {
+	const labs = (await keptLabs()).filter((l) => !flags.lab || l.id === flags.lab);
+	if (labs.length === 0) throw new UsageError(flags.lab ? `no lab "${flags.lab}" is up` : 'no lab is up', 'start one with `npx labcheck up <scenario>`');
+	if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.map((l) => l.id).join(', ')})`, 'choose one with --lab ID');
+	const [lab] = labs;
+	const namespace = lab.nodes[node];
+	if (!namespace) throw new UsageError(`lab ${lab.id} has no node "${node}"`, didYouMean(node, Object.keys(lab.nodes)) ?? `nodes: ${Object.keys(lab.nodes).join(', ')}`);
+	if (command.length === 0) command = [process.env.SHELL ?? '/bin/sh'];
+	const result = spawnSync('ip', ['netns', 'exec', namespace, ...command], { stdio: 'inherit' });
+	return result.status ?? 1;
+}
+
+export async function down(id: string | undefined): Promise<number> {
+	const { labs, namespaces } = await downKept(id);
+	console.log(labs.length === 0 ? 'no lab was up' : `removed lab ${labs.join(', ')} (${namespaces} namespaces)`);
+	return 0;
+}
+
+export async function clean(): Promise<number> {
+	const { labs, namespaces } = await cleanAll();
+	console.log(labs.length === 0 && namespaces === 0 ? 'nothing to clean' : `removed ${labs.length} lab(s), ${namespaces} namespace(s) and their processes`);
+	return 0;
+}

@@ -1,0 +1,87 @@
+// The labcheck command line. Only this file prints fatal errors: a red ✖ and one sentence, then the exit code
+// (0 all expectations held, 1 some did not, 2 bad scenario or usage, 3 environment or infrastructure).
+import chalk from 'chalk';
+import { Command, CommanderError } from 'commander';
+import { LabcheckError, ScenarioError } from '../errors.js';
+import { VERSION } from '../run/environment.js';
+import { redactText } from '../run/redact.js';
+import { clean, down, exec } from './labs.js';
+import { planAll, run, up, type RunFlags } from './run.js';
+import { installSignalHandlers, teardownAll } from './signals.js';
+
+const argv = process.argv.slice(2);
+const program = new Command('labcheck')
+	.description('Turn a network lab into a test: build it, probe it, report the connectivity matrix.')
+	.version(VERSION)
+	.showSuggestionAfterError(true)
+	.exitOverride();
+
+const runOptions = (command: Command) => command
+	.option('--report <file>', 'Markdown report to write', 'report.md')
+	.option('--no-report', 'write no Markdown report')
+	.option('--json <file>', 'also write the results as JSON')
+	.option('-q, --quiet', 'print only failures and the verdict')
+	.option('-v, --verbose', 'print build steps and every probe detail')
+	.option('--concurrency <n>', 'probes in flight at once', '32')
+	.option('--backend <name>', 'backend that builds the lab', 'netns')
+	.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');
+
+let exitCode = 0;
+runOptions(program.command('run').argument('<scenario...>', 'scenario files').description('build each lab, run its probes, report, tear it down'))
+	.action(async (files: string[], flags: RunFlags) => { exitCode = await run(files, flags, argv); });
+runOptions(program.command('up').argument('<scenario>').description('build a lab and keep it running (see exec, down)'))
+	.action(async (file: string, flags: RunFlags) => { exitCode = await up(file, flags, argv); });
+program.command('validate').argument('<scenario...>').option('--allow-external').description('check scenario files without building anything')
+	.action(async (files: string[], flags: { allowExternal?: boolean }) => {
+		const plans = await planAll(files, flags);
+		for (const plan of plans) console.log(`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ${plan.checks.length} checks`);
+	});
+program.command('exec').argument('<node>').argument('[command...]').option('--lab <id>', 'which lab, when several are up')
+	.description('run a command inside a node of the running lab, e.g. exec host -- ping -c1 10.0.2.15')
+	.action(async (node: string, command: string[], flags: { lab?: string }) => { exitCode = await exec(node, command, flags); });
+program.command('down').argument('[lab]').description('tear down labs kept by `up`')
+	.action(async (id?: string) => { exitCode = await down(id); });
+program.command('clean').description('remove everything killed runs left behind (namespaces, processes, state)')
+	.action(async () => { exitCode = await clean(); });
+program.command('doctor').option('--fix', 'install missing Debian packages').option('-q, --quiet')
+	.description('check that this machine can build labs')
+	.action(async (flags: { fix?: boolean; quiet?: boolean }) => {
+		const { doctor } = await import('../doctor.js');
+		exitCode = (await doctor(flags)) ? 0 : 3;
+	});
+program.command('schema').description('print the JSON Schema of scenario files (for editors)')
+	.action(async () => {
+		const { jsonSchema } = await import('../scenario/schema.js');
+		console.log(JSON.stringify(jsonSchema(), null, 2));
+	});
+program.command('service').argument('<name>', 'calculator, sum, sub, mul or div').requiredOption('--port <n>')
+	.option('--host <address>', 'address to listen on', '0.0.0.0')
+	.option('--sum <host:port>').option('--sub <host:port>').option('--mul <host:port>').option('--div <host:port>')
+	.description('run one calculator service in the foreground')
+	.action(async (name: string, flags: Record<string, string>) => {
+		const { startService, HTTP_SERVICES } = await import('../../services/index.js');
+		if (!(HTTP_SERVICES as string[]).includes(name)) throw new LabcheckError(`unknown service "${name}"; known: ${HTTP_SERVICES.join(', ')}`);
+		await startService(name as (typeof HTTP_SERVICES)[number], { port: Number(flags.port), host: flags.host, peers: { sum: flags.sum, sub: flags.sub, mul: flags.mul, div: flags.div } });
+		console.log(`${name} listening on ${flags.host}:${flags.port}`);
+		exitCode = -1;
+	});
+
+installSignalHandlers();
+try {
+	await program.parseAsync(process.argv);
+	if (exitCode >= 0) process.exit(exitCode);
+} catch (error) {
+	await teardownAll();
+	if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+	if (error instanceof ScenarioError) {
+		for (const line of error.message.split('\n')) console.error(`${chalk.red('✖')} ${line}`);
+		process.exit(error.exitCode);
+	}
+	if (error instanceof LabcheckError) {
+		console.error(`${chalk.red('✖')} ${redactText(error.message)}${error.hint ? `\n  ${chalk.dim(error.hint)}` : ''}`);
+		process.exit(error.exitCode);
+	}
+	console.error(`${chalk.red('✖')} labcheck failed unexpectedly (a bug — please report it):`);
+	console.error(error);
+	process.exit(3);
+}

@@ -1,0 +1,66 @@
+// `labcheck run` and `labcheck up`: load, plan, build, probe, report.
+import chalk from 'chalk';
+import { jsonReporter, markdownReporter, terminalReporter } from '../../reporters/index.js';
+import { loadBackend } from '../backends/index.js';
+import { cleanDead } from '../backends/netns/clean.js';
+import { buildPlan } from '../plan/build.js';
+import type { Plan } from '../plan/types.js';
+import { runPlan } from '../run/engine.js';
+import type { Reporter } from '../run/types.js';
+import { loadScenario } from '../scenario/load.js';
+import { guard, release } from './signals.js';
+
+export interface RunFlags {
+	report?: string | false;
+	json?: string;
+	quiet?: boolean;
+	verbose?: boolean;
+	allowExternal?: boolean;
+	concurrency?: string;
+	backend: string;
+}
+
+/** Loads and validates every file before anything is built: one bad file builds nothing. */
+export async function planAll(files: string[], flags: { allowExternal?: boolean }): Promise<Plan[]> {
+	const plans: Plan[] = [];
+	for (const file of files) plans.push(buildPlan(await loadScenario(file), { allowExternal: flags.allowExternal }));
+	return plans;
+}
+
+export async function run(files: string[], flags: RunFlags, argv: string[]): Promise<number> {
+	const plans = await planAll(files, flags);
+	const backend = await loadBackend(flags.backend);
+	await cleanDead();
+	const reporters: Reporter[] = [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })];
+	if (flags.report !== false) reporters.push(markdownReporter(flags.report ?? 'report.md'));
+	if (flags.json) reporters.push(jsonReporter(flags.json));
+	let failed = 0;
+	for (const plan of plans) {
+		const { summary, lab } = await runPlan(plan, {
+			backend, reporters, concurrency: flags.concurrency ? Number(flags.concurrency) : undefined,
+			command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
+		});
+		release(lab);
+		failed += summary.failed;
+	}
+	if (!flags.quiet && flags.report !== false) console.log(chalk.dim(`report: ${flags.report ?? 'report.md'}`));
+	return failed === 0 ? 0 : 1;
+}
+
+export async function up(file: string, flags: RunFlags, argv: string[]): Promise<number> {
+	const [plan] = await planAll([file], flags);
+	const backend = await loadBackend(flags.backend);
+	await cleanDead();
+	const { summary, lab } = await runPlan(plan, {
+		backend, reporters: [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })], keep: true,
+		command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
+	});
+	release(lab);
+	console.log(`\n${chalk.bold(`lab ${lab.id} is up`)} — nodes:`);
+	for (const node of plan.nodes) {
+		console.log(`  ${node.name.padEnd(12)} ${node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ')}${node.services.length ? chalk.dim(`  ${node.services.map((s) => `${s.name}:${s.port}`).join(' ')}`) : ''}`);
+	}
+	console.log(`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`);
+	console.log(`stop:    ${chalk.cyan('npx labcheck down')}`);
+	return summary.failed === 0 ? 0 : 1;
+}

@@ -1,0 +1,28 @@
+// Ctrl-C, SIGTERM or a crash mid-run still tears the lab down; only SIGKILL needs `labcheck clean`.
+import type { Lab } from '../backends/types.js';
+
+const labs = new Set<Lab>();
+let stopping = false;
+
+export function guard(lab: Lab): void {
+	labs.add(lab);
+}
+export function release(lab: Lab): void {
+	labs.delete(lab);
+}
+
+export async function teardownAll(): Promise<void> {
+	await Promise.allSettled([...labs].map((lab) => lab.teardown()));
+	labs.clear();
+}
+
+export function installSignalHandlers(): void {
+	for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+		process.on(signal, () => {
+			if (stopping) return;
+			stopping = true;
+			process.stderr.write(`\n${signal}: tearing the lab down…\n`);
+			void teardownAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+		});
+	}
+}

@@ -1,0 +1,63 @@
+// One line per unreachable (or failed) result: why, in the lab's terms, from the plan and what the probe saw.
+import type { ProbeResult } from '../../probes/types.js';
+import { nodeByName, ownerOf, type Plan, type PlanCheck } from '../plan/types.js';
+
+export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passed: boolean): string | undefined {
+	const { to, from } = check;
+	const target = `${to.address}${to.port ? `:${to.port}` : ''}`;
+	if (result.status === 'ok') {
+		if (result.mismatch) return `${target} answered, but ${result.mismatch}`;
+		if (check.expect === 'unreachable') return `${target} answered although the scenario expects it unreachable: ${result.detail}`;
+		const forward = forwardAt(plan, to.address, to.port, check.probe);
+		const via = forward ? `${forward.host} forwards ${forward.f.proto} ${forward.f.hostPort} to ${forward.f.guest} ${forward.f.guestAddress}:${forward.f.guestPort}` : undefined;
+		if (result.seenFrom && via) return `${via}; ${forward!.f.guest} saw the connection come from ${result.seenFrom} (the NAT engine), not from ${from}`;
+		if (via) return via;
+		const natOf = natHostOf(plan, from);
+		if (natOf && to.node !== natOf.host) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
+		return undefined;
+	}
+	const behind = natEngineOwning(plan, to.address);
+	if (behind && from !== behind.guest) {
+		const f = nodeByName(plan, behind.host)!.nat.flatMap((n) => n.forwards)[0];
+		const tail = f && check.probe === 'ping' ? `; ${behind.host}'s port forward (${f.proto} ${f.hostPort} → ${f.guest}:${f.guestPort}) carries that TCP port only, not ICMP` : '';
+		if (from === behind.host) {
+			return `${to.address} lives inside ${behind.host}'s NAT engine (VirtualBox NAT), not on a ${behind.host} interface: ${behind.host} has no route to ${behind.subnet}, its packets go to its default gateway and are lost${tail}`;
+		}
+		return `${to.address} is behind ${behind.host}'s NAT: ${behind.subnet} is private to it, so ${from} has no route there (and every NAT VM is ${to.address})${tail}`;
+	}
+	const forward = forwardAt(plan, to.address, undefined, check.probe);
+	if (forward && check.probe === 'ping') {
+		return `${to.address}:${forward.f.hostPort} is a ${forward.f.proto} port forward; ICMP is not forwarded`;
+	}
+	const owner = ownerOf(plan, to.address);
+	switch (result.status) {
+		case 'refused': return `${to.address} answered with a TCP reset: nothing listens on port ${to.port}${owner ? ` of ${owner.node.name}` : ''}`;
+		case 'no-route': return `${from} has no route to ${to.address}`;
+		case 'unreachable': return `${result.detail}${passed ? '' : ` — expected ${check.expect}`}`;
+		case 'filtered': return `packets from ${from} to ${target} were dropped silently (no answer within the timeout)`;
+		default: return result.detail;
+	}
+}
+
+function natEngineOwning(plan: Plan, address: string) {
+	for (const host of plan.nodes) {
+		for (const nat of host.nat) {
+			const guest = nodeByName(plan, nat.guest)!;
+			if (guest.interfaces.some((i) => i.network === nat.network && i.address === address)) return { host: host.name, guest: nat.guest, subnet: nat.subnet };
+		}
+	}
+	return undefined;
+}
+
+function natHostOf(plan: Plan, guest: string) {
+	for (const host of plan.nodes) if (host.nat.some((n) => n.guest === guest)) return { host: host.name };
+	return undefined;
+}
+
+function forwardAt(plan: Plan, address: string, port: number | undefined, probe: string) {
+	const owner = ownerOf(plan, address);
+	if (!owner) return undefined;
+	const forwards = owner.node.nat.flatMap((n) => n.forwards);
+	const f = port === undefined ? (probe === 'ping' ? forwards[0] : undefined) : forwards.find((x) => x.hostPort === port);
+	return f ? { host: owner.node.name, f } : undefined;
+}

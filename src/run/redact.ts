@@ -1,0 +1,18 @@
+// Secrets never reach a report or a log: values of secret-looking keys, and private keys anywhere in text.
+const SECRET_KEY = /pass(word)?|secret|token|private|credential|api[-_]?key/i;
+const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
+
+export const REDACTED = '«redacted»';
+
+export function redactText(text: string): string {
+	return text.replace(PRIVATE_KEY_BLOCK, REDACTED);
+}
+
+export function redact<T>(value: T): T {
+	if (typeof value === 'string') return redactText(value) as T;
+	if (Array.isArray(value)) return value.map(redact) as T;
+	if (value && typeof value === 'object') {
+		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined ? REDACTED : redact(v)])) as T;
+	}
+	return value;
+}

@@ -1,0 +1,33 @@
+// What a run produces: one result per check, and the summary reporters render.
+import type { ProbeResult } from '../../probes/types.js';
+import type { Outcome, Plan, PlanCheck } from '../plan/types.js';
+
+export interface CheckResult {
+	check: PlanCheck;
+	result: ProbeResult;
+	actual: Outcome;
+	passed: boolean;
+	/** Why the check failed, or why the target was unreachable: one line for a person. */
+	explanation?: string;
+}
+
+export interface RunEnvironment { labcheck: string; node: string; kernel: string; backend: string; command: string }
+
+export interface RunSummary {
+	plan: Plan;
+	labId: string;
+	startedAt: string;
+	durationMs: number;
+	results: CheckResult[];
+	passed: number;
+	failed: number;
+	environment: RunEnvironment;
+}
+
+/** Hooks a reporter may implement; each reporter is one file in reporters/. */
+export interface Reporter {
+	onRunStart?(plan: Plan): void | Promise<void>;
+	onProgress?(line: string): void;
+	onCheckEnd?(result: CheckResult): void;
+	onRunEnd?(summary: RunSummary): void | Promise<void>;
+}
