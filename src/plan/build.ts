@@ -105,7 +105,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 				if (!isTestNet(iface.address)) problems.add([...base], `the internet node must use a TEST-NET address (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), not ${iface.address}`, 'labcheck never sends packets to real internet addresses', true);
 			}
 		}
-		if (node.interfaces.length === 0 && !spec.nat) problems.add(base, `node "${name}" is on no network`, 'add `on: <network>`, `nat: <host>` or `bridge: <network>`', true);
+		if (!lan && !spec.interfaces && !spec.nat && spec.kind !== 'internet') problems.add(base, `node "${name}" is on no network`, 'add `on: <network>`, `nat: <host>` or `bridge: <network>`', true);
 	}
 
 	// A NAT adapter is a guest's first interface: a NAT VM's address is its NAT address, as in VirtualBox.

@@ -6,6 +6,14 @@ import { didYouMean } from '../scenario/suggest.js';
 import type { PlanOptions, Problems } from './build.js';
 import { nodeByName, ownerOf, type Plan, type PlanCheck, type PlanTarget } from './types.js';
 
+// Names people reach for first, mapped to the probe that does that job.
+const ALIASES: Record<string, string> = {
+	icmp: 'did you mean "ping"? (ICMP echo)',
+	curl: 'did you mean "http"?',
+	connect: 'did you mean "tcp"?',
+	nc: 'did you mean "tcp"?',
+};
+
 const LINE = /^(\S+)\s+(\S+)\s*->\s*([^\s:]+)(?::(\d+))?$/;
 
 export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions): PlanCheck[] {
@@ -21,7 +29,7 @@ export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions
 		}
 		const [, probe, from, to, portText] = m;
 		if (!isProbeName(probe)) {
-			problem(`unknown probe "${probe}"`, didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`);
+			problem(`unknown probe "${probe}"`, ALIASES[probe.toLowerCase()] ?? didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`);
 			continue;
 		}
 		if (!nodeByName(plan, from)) {

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { ScenarioError, UsageError, type SourcePosition } from '../errors.js';
 import { networkSchema, nodeSchema, probeOptionsSchema, scenarioSchema, type Scenario } from './schema.js';
 import { Source, type Path } from './source.js';
-import { didYouMean } from './suggest.js';
+import { closest, didYouMean } from './suggest.js';
 
 export interface LoadedScenario { scenario: Scenario; source: Source }
 
@@ -17,7 +17,8 @@ export async function loadScenario(file: string): Promise<LoadedScenario> {
 		const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
 		throw new UsageError(`cannot read scenario ${file}: ${reason}`);
 	}
-	return parseScenario(relative(process.cwd(), file) || file, text);
+	const shown = relative(process.cwd(), file);
+	return parseScenario(shown && !shown.startsWith('..') ? shown : file, text);
 }
 
 export function parseScenario(file: string, text: string): LoadedScenario {
@@ -25,13 +26,16 @@ export function parseScenario(file: string, text: string): LoadedScenario {
 	const data: unknown = source.doc.toJS() ?? {};
 	const result = scenarioSchema.safeParse(data);
 	if (!result.success) {
-		throw new ScenarioError(result.error.issues.map((issue) => describeIssue(source, issue))
+		const problems = result.error.issues.map((issue) => describeIssue(source, issue));
+		// "`nodes` is missing" adds nothing when the same object has a key that is a typo of it.
+		const typos = new Set(problems.flatMap((p) => p.typoOf ? [p.typoOf] : []));
+		throw new ScenarioError(problems.filter((p) => !p.missing || !typos.has(p.missing))
 			.sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col));
 	}
 	return { scenario: result.data, source };
 }
 
-type Problem = { at: SourcePosition; message: string; hint?: string };
+type Problem = { at: SourcePosition; message: string; hint?: string; typoOf?: string; missing?: string };
 
 function describeIssue(source: Source, issue: z.core.$ZodIssue): Problem {
 	const path = issue.path as Path;
@@ -42,10 +46,12 @@ function describeIssue(source: Source, issue: z.core.$ZodIssue): Problem {
 		case 'unrecognized_keys': {
 			const [key] = issue.keys;
 			const known = knownKeys(path);
+			const typoOf = closest(key, known);
 			return {
 				at: source.at([...path, key], true),
 				message: `unknown key "${key}" in ${field}`,
-				hint: didYouMean(key, known) ?? `known keys: ${known.join(', ')}`,
+				hint: typoOf ? `did you mean "${typoOf}"?` : `known keys: ${known.join(', ')}`,
+				typoOf: typoOf && [...path, typoOf].join('.'),
 			};
 		}
 		case 'invalid_value': {
@@ -57,7 +63,7 @@ function describeIssue(source: Source, issue: z.core.$ZodIssue): Problem {
 			};
 		}
 		case 'invalid_type':
-			if (got === undefined) return { at: source.at(path.slice(0, -1)), message: `${field} is missing` };
+			if (got === undefined) return { at: source.at(path.slice(0, -1)), message: `${field} is missing`, missing: path.join('.') };
 			return { at: source.at(path), message: `${field} is ${shown}; expected ${issue.expected}` };
 		default:
 			return { at: source.at(path), message: `${field} is ${shown}: ${issue.message}` };
