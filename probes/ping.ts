@@ -3,7 +3,18 @@ import netPing from 'net-ping';
 import { classifyError, timedOut } from './classify.js';
 import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
 
-let sessions = 0;
+// One raw socket per timeout value, for the agent's whole life: opening a socket per probe raced with
+// replies arriving before it listened.
+const sessions = new Map<number, ReturnType<typeof netPing.createSession>>();
+function sessionFor(timeout: number) {
+	let session = sessions.get(timeout);
+	if (!session) {
+		session = netPing.createSession({ timeout, retries: 0, packetSize: 64, sessionId: ((process.pid * 131 + sessions.size) % 65534) + 1 });
+		session.on('error', () => {});
+		sessions.set(timeout, session);
+	}
+	return session;
+}
 const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string }> = {
 	DestinationUnreachableError: { status: 'unreachable', what: 'destination unreachable' },
 	TimeExceededError: { status: 'unreachable', what: 'time exceeded (routing loop?)' },
@@ -26,18 +37,13 @@ export const ping: Probe = {
 		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
 		const count = options.count ?? 3;
 		const started = performance.now();
-		const session = netPing.createSession({ timeout, retries: 0, packetSize: 64, sessionId: ((process.pid * 131 + ++sessions) % 65534) + 1 });
-		session.on('error', () => {});
+		const session = sessionFor(timeout);
 		const rtts: number[] = [];
 		let failure: (Error & { source?: string }) | undefined;
-		try {
-			for (let i = 0; i < count && !failure; i++) {
-				const reply = await echo(session, address);
-				if (reply.error) failure = reply.error;
-				else rtts.push(reply.rtt!);
-			}
-		} finally {
-			session.close();
+		for (let i = 0; i < count && !failure; i++) {
+			const reply = await echo(session, address);
+			if (reply.error) failure = reply.error;
+			else rtts.push(reply.rtt!);
 		}
 		const ms = performance.now() - started;
 		const sent = rtts.length + (failure ? 1 : 0);

@@ -1,7 +1,7 @@
 // OpenSSH's sshd for a lab node: its own host key, config, pid file and log, key login with the per-run key.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { execa } from 'execa';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -9,18 +9,20 @@ export interface RunKey { privateFile: string; publicKey: string }
 
 /** A key pair for this run; the private half stays in the run's state directory (mode 600), never in a report. */
 export async function createRunKey(dir: string): Promise<RunKey> {
-	const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'labcheck-run' });
 	const privateFile = join(dir, 'id_ed25519');
-	await writeFile(privateFile, pair.private, { mode: 0o600 });
-	return { privateFile, publicKey: pair.public };
+	await keygen(privateFile, 'labcheck-run');
+	return { privateFile, publicKey: (await readFile(`${privateFile}.pub`, 'utf8')).trim() };
 }
+
+// OpenSSH's own ssh-keygen: keys ssh2 generates are now and then refused by sshd ("error in libcrypto").
+const keygen = (file: string, comment: string) =>
+	execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
 
 /** Writes the node's sshd files under `dir` and returns the command line that runs sshd in the foreground. */
 export async function prepareSshd(dir: string, port: number, key: RunKey): Promise<string[]> {
 	await mkdir(dir, { recursive: true, mode: 0o700 });
 	await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-	const host = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'labcheck-host' });
-	await writeFile(join(dir, 'host_ed25519'), host.private, { mode: 0o600 });
+	await keygen(join(dir, 'host_ed25519'), 'labcheck-host');
 	await writeFile(join(dir, 'authorized_keys'), `${key.publicKey}\n`, { mode: 0o600 });
 	const config = [
 		`Port ${port}`,

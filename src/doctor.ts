@@ -13,7 +13,7 @@ async function namespacesWork(): Promise<boolean> {
 	const ok = await works('ip', ['netns', 'add', ns])();
 	if (!ok) return false;
 	try {
-		const veth = await works('ip', ['-n', ns, 'link', 'add', 'a', 'type', 'veth', 'peer', 'name', 'b'])();
+		const veth = await works('ip', ['-n', ns, 'link', 'add', 'lcv0', 'type', 'veth', 'peer', 'name', 'lcv1'])();
 		const bridge = await works('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge'])();
 		const nat = await works('ip', ['netns', 'exec', ns, 'iptables', '-t', 'nat', '-L', '-n'])();
 		return veth && bridge && nat;
@@ -27,7 +27,7 @@ const CHECKS: Check[] = [
 	{ what: 'ip (iproute2)', pkg: 'iproute2', required: true, test: has('ip') },
 	{ what: 'iptables', pkg: 'iptables', required: true, test: has('iptables-restore') },
 	{ what: 'sshd (openssh-server)', pkg: 'openssh-server', required: true, test: has('/usr/sbin/sshd') },
-	{ what: 'ssh client, for `labcheck exec` and people', pkg: 'openssh-client', required: false, test: has('ssh') },
+	{ what: 'ssh-keygen and ssh (openssh-client)', pkg: 'openssh-client', required: true, test: has('ssh-keygen') },
 	{ what: 'ping, for `labcheck exec`', pkg: 'iputils-ping', required: false, test: has('ping') },
 	{ what: 'curl, for `labcheck exec`', pkg: 'curl', required: false, test: has('curl') },
 	{ what: 'namespaces, veth, bridges and iptables NAT in a namespace', required: true, test: namespacesWork },

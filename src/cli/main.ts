@@ -7,7 +7,7 @@ import { VERSION } from '../run/environment.js';
 import { redactText } from '../run/redact.js';
 import { clean, down, exec } from './labs.js';
 import { planAll, run, up, type RunFlags } from './run.js';
-import { installSignalHandlers, teardownAll } from './signals.js';
+import { installSignalHandlers, interrupted, teardownAll } from './signals.js';
 
 const argv = process.argv.slice(2);
 const program = new Command('labcheck')
@@ -69,8 +69,10 @@ program.command('service').argument('<name>', 'calculator, sum, sub, mul or div'
 installSignalHandlers();
 try {
 	await program.parseAsync(process.argv);
+	if (interrupted()) await new Promise(() => {}); // the signal handler exits once the lab is down
 	if (exitCode >= 0) process.exit(exitCode);
 } catch (error) {
+	if (interrupted()) await new Promise(() => {});
 	await teardownAll();
 	if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
 	if (error instanceof ScenarioError) {

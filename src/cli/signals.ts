@@ -4,6 +4,9 @@ import type { Lab } from '../backends/types.js';
 const labs = new Set<Lab>();
 let stopping = false;
 
+/** True once a signal started tearing down: the run's own ending must then wait for the handler's exit. */
+export const interrupted = () => stopping;
+
 export function guard(lab: Lab): void {
 	labs.add(lab);
 }

@@ -1,5 +1,5 @@
 // Secrets never reach a report or a log: values of secret-looking keys, and private keys anywhere in text.
-const SECRET_KEY = /pass(word)?|secret|token|private|credential|api[-_]?key/i;
+const SECRET_KEY = /^(password|passwd|passphrase|secret|token|private[-_]?key|credentials?|api[-_]?key)$/i;
 const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 
 export const REDACTED = '«redacted»';

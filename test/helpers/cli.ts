@@ -1,12 +1,12 @@
 // Runs the real CLI, and looks at the machine for anything a run could have left behind.
-import { execa, type Options } from 'execa';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = `${ROOT}bin/labcheck.js`;
 
-export const labcheck = (args: string[], options: Options = {}) =>
-	execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' }, ...options });
+export const labcheck = (args: string[]) =>
+	execa(process.execPath, [BIN, ...args], { cwd: ROOT, reject: false, stripFinalNewline: false, env: { FORCE_COLOR: '0' } });
 
 export async function labNamespaces(): Promise<string[]> {
 	const { stdout } = await execa('ip', ['netns', 'list']);

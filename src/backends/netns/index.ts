@@ -24,7 +24,7 @@ export const netnsBackend: Backend = {
 			throw new EnvironmentError('labcheck builds labs in network namespaces and needs root (CAP_NET_ADMIN)', 'run it as root, e.g. `sudo npx labcheck run ...`');
 		}
 		const needs = [['ip', 'iproute2'], ['iptables-restore', 'iptables']];
-		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server']);
+		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
 		const absent = [];
 		for (const [command, pkg] of needs) if (await missing(command)) absent.push(pkg);
 		if (absent.length > 0) {

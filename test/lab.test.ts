@@ -1,0 +1,166 @@
+// Builds every shipped scenario for real (namespaces, iptables, sshd, HTTP services) and checks the
+// measured matrix against LAB-REFERENCE, then that nothing of the run is left on the machine.
+// Serial: the leftover checks look at the whole machine.
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { labcheck, labNamespaces, labProcesses, rootIptables, rootLinks } from './helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
+
+// LAB-REFERENCE §1-§3, written here independently of the scenarios' own expectations.
+const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {
+	'scenarios/nat.yaml': {
+		'ping vm -> internet': 'reachable', 'ping vm -> host': 'reachable', 'ping vm -> neighbour': 'reachable',
+		'ping host -> vm': 'unreachable', 'ping neighbour -> vm': 'unreachable',
+	},
+	'scenarios/port-forward.yaml': {
+		'ssh host -> host:1234': 'reachable', 'ping host -> vm': 'unreachable', 'ssh neighbour -> host:1234': 'reachable',
+		'ping neighbour -> vm': 'unreachable', 'http host -> host:50000': 'reachable',
+	},
+	'scenarios/bridge.yaml': {
+		'ping vm -> internet': 'reachable', 'ping vm -> host': 'reachable', 'ping vm -> neighbour': 'reachable',
+		'ping host -> vm': 'reachable', 'ping neighbour -> vm': 'reachable', 'ping internet -> vm': 'reachable',
+		'ping internet -> host': 'reachable', 'ssh neighbour -> vm': 'reachable',
+	},
+};
+
+type Result = { id: string; actual: string; passed: boolean; status: string; seenFrom?: string; detail: string; explanation?: string };
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { labId: string; results: Result[] };
+
+async function assertNothingLeft(t: import('ava').ExecutionContext, before: { iptables: string; links: string }) {
+	t.deepEqual(await labNamespaces(), [], 'no namespace left');
+	t.deepEqual(await labProcesses(), [], 'no agent, service or sshd left');
+	t.is(await rootIptables(), before.iptables, 'root namespace iptables unchanged');
+	t.is(await rootLinks(), before.links, 'no interface added to the root namespace');
+}
+
+// Start from a clean machine, as Mininet's tests do with `mn -c`: leftovers of an earlier crash are not this run's.
+test.before(async () => { await labcheck(['clean']); });
+
+const snapshot = async () => ({ iptables: await rootIptables(), links: await rootLinks() });
+
+for (const [scenario, expected] of Object.entries(REFERENCE)) {
+	test.serial(`${scenario} reproduces LAB-REFERENCE and leaves nothing behind`, async (t) => {
+		const before = await snapshot();
+		const json = join(tmp, `${scenario.replace(/\W/g, '_')}.json`);
+		const run = await labcheck(['run', scenario, '--json', json, '--report', join(tmp, 'r.md')]);
+		t.is(run.exitCode, 0, run.stdout + run.stderr);
+		const measured = Object.fromEntries(readJson(json).results.map((r) => [r.id, r.actual]));
+		t.deepEqual(measured, expected);
+		await assertNothingLeft(t, before);
+	});
+}
+
+test.serial('port forwarding is NAT at work: the VM sees 10.0.2.2, SSH logs in, the calculator answers 22', async (t) => {
+	const json = join(tmp, 'pf.json');
+	const run = await labcheck(['run', 'scenarios/port-forward.yaml', '--json', json, '--no-report']);
+	t.is(run.exitCode, 0, run.stdout + run.stderr);
+	const byId = Object.fromEntries(readJson(json).results.map((r) => [r.id, r]));
+	t.is(byId['ssh neighbour -> host:1234'].seenFrom, '10.0.2.2');
+	t.is(byId['ssh host -> host:1234'].seenFrom, '10.0.2.2');
+	t.regex(byId['http host -> host:50000'].detail, /result = 22/);
+	t.is(byId['ping host -> vm'].status, 'filtered', 'a silent drop, as the students saw: timeout');
+	t.regex(byId['ping host -> vm'].explanation!, /inside host's NAT engine/);
+});
+
+test.serial('report.md reads like a lab report: addresses, matrix, verdicts, why, evidence, footer', async (t) => {
+	const report = join(tmp, 'nat.md');
+	const run = await labcheck(['run', 'scenarios/nat.yaml', '--report', report]);
+	t.is(run.exitCode, 0);
+	const md = readFileSync(report, 'utf8');
+	t.true(md.startsWith('# VirtualBox NAT\n'));
+	for (const heading of ['## Nodes and addresses', '## Connectivity matrix', '## Expectations', '## Why', '## Evidence']) {
+		t.true(md.includes(`\n${heading}\n`), heading);
+	}
+	t.true(md.includes('| **vm** | vm | eth0 | 10.0.2.15/24 | vm-nat | default via 10.0.2.2 | — |'));
+	t.true(md.includes('| from \\ to | internet | host | neighbour | vm |'));
+	t.true(md.includes('| vm | ✓ ping | ✓ ping | ✓ ping | · |'));
+	t.true(md.includes('| neighbour | · | · | · | ✗ ping |'));
+	t.regex(md, /`ping neighbour -> vm` ✗: 10\.0\.2\.15 is behind host's NAT/);
+	t.regex(md, /3 packets transmitted, 3 received, 0% packet loss/);
+	t.regex(md, /Reproduce: `npx labcheck run scenarios\/nat\.yaml/);
+	t.regex(run.stdout, /✔ all 5 expectations held/);
+});
+
+test.serial('a run whose expectations fail exits 1, says why, redacts the password, and leaves nothing', async (t) => {
+	const before = await snapshot();
+	const json = join(tmp, 'failing.json');
+	const md = join(tmp, 'failing.md');
+	const run = await labcheck(['run', 'fixtures/failing.yaml', '--json', json, '--report', md]);
+	t.is(run.exitCode, 1, run.stderr);
+	const byId = Object.fromEntries(readJson(json).results.map((r) => [r.id, r]));
+	t.true(byId['ping vm -> internet'].passed);
+	t.false(byId['ping host -> vm'].passed);
+	t.false(byId['ssh host -> host:1234'].passed);
+	t.is(byId['tcp host -> host:2222'].status, 'refused');
+	t.regex(run.stdout, /✖ 3 of 4 expectations failed/);
+	const everything = readFileSync(json, 'utf8') + readFileSync(md, 'utf8') + run.stdout + run.stderr;
+	t.false(everything.includes('hunter2'), 'the password never reaches a report or the log');
+	t.true(readFileSync(md, 'utf8').includes('**⚠ ✗ ping** (expected reachable)'));
+	await assertNothingLeft(t, before);
+});
+
+test.serial('an invalid scenario builds nothing and exits 2 with one positioned line', async (t) => {
+	const run = await labcheck(['run', 'scenarios/nat.yaml', 'fixtures/invalid/unknown-node.yaml']);
+	t.is(run.exitCode, 2);
+	t.is(run.stderr, '✖ fixtures/invalid/unknown-node.yaml:11:5: unknown node "vn" — did you mean "vm"?\n');
+	t.is(run.stdout, '', 'not even the valid file before it ran');
+	t.deepEqual(await labNamespaces(), []);
+});
+
+async function waitForLab(): Promise<void> {
+	for (let i = 0; i < 200 && (await labProcesses()).filter((p) => /sshd/.test(p)).length === 0; i++) await sleep(50);
+	await sleep(300);
+}
+
+test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
+	const before = await snapshot();
+	const child = labcheck(['run', 'fixtures/slow.yaml', '--no-report']);
+	await waitForLab();
+	t.true((await labNamespaces()).length > 0, 'the lab was up when interrupted');
+	child.kill('SIGINT');
+	const run = await child;
+	t.is(run.exitCode, 130);
+	t.regex(run.stderr, /SIGINT: tearing the lab down/);
+	await assertNothingLeft(t, before);
+});
+
+test.serial('after a killed run, `labcheck clean` removes what it left', async (t) => {
+	const before = await snapshot();
+	const child = labcheck(['run', 'fixtures/slow.yaml', '--no-report']);
+	await waitForLab();
+	child.kill('SIGKILL');
+	await child;
+	t.true((await labNamespaces()).length > 0, 'SIGKILL left the lab behind');
+	const clean = await labcheck(['clean']);
+	t.is(clean.exitCode, 0);
+	t.regex(clean.stdout, /removed 1 lab\(s\), 7 namespace\(s\)/);
+	await assertNothingLeft(t, before);
+});
+
+test.serial('up keeps the lab: exec reaches the calculator through the forward, down removes it', async (t) => {
+	const before = await snapshot();
+	const up = await labcheck(['up', 'scenarios/port-forward.yaml']);
+	t.is(up.exitCode, 0, up.stdout + up.stderr);
+	t.regex(up.stdout, /lab \w{4} is up/);
+	const addr = await labcheck(['exec', 'host', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
+	t.regex(addr.stdout, /inet 10\.1\.5\.22\/16/);
+	const curl = await labcheck(['exec', 'neighbour', '--', process.execPath, '-e',
+		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" }).then((r) => r.text()).then((b) => process.stdout.write(b))']);
+	t.is(curl.stdout, 'result = 22\r\n');
+	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
+	t.is(wrong.exitCode, 2);
+	t.regex(wrong.stderr, /has no node "hots"[\s\S]*did you mean "host"\?/);
+	const down = await labcheck(['down']);
+	t.regex(down.stdout, /removed lab/);
+	await assertNothingLeft(t, before);
+});
+
+test.serial('doctor finds everything it needs on this machine', async (t) => {
+	const doctor = await labcheck(['doctor']);
+	t.is(doctor.exitCode, 0, doctor.stdout);
+	t.regex(doctor.stdout, /✓ namespaces, veth, bridges and iptables NAT in a namespace/);
+});
