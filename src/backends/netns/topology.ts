@@ -4,6 +4,9 @@ import type { Plan } from '../../plan/types.js';
 import { natRules } from './nat.js';
 import { nodeNamespace, switchNamespace, switchPort } from './names.js';
 import { ipBatch, nsExec } from './shell.js';
+import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BackendError } from '../../errors.js';
 
 export function namespacesOf(plan: Plan, id: string): string[] {
 	return [...plan.networks.map((n) => switchNamespace(id, n.name)), ...plan.nodes.map((n) => nodeNamespace(id, n.name))];
@@ -18,14 +21,18 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 	], `network "${net.name}": create bridge`)));
 
 	const ports = new Map<string, string[]>(plan.networks.map((n) => [n.name, []]));
+	let veth = 0;
 	await Promise.all(plan.nodes.map((node, index) => {
 		const lines = ['link set lo up'];
 		for (const iface of node.interfaces) {
+			// Distinct ifindexes on both ends: the kernel then treats their carrier-up as urgent and
+			// activates them at once, instead of up to a second later (see waitLinksUp).
+			const ifindex = 1000 + 2 * veth++;
 			const port = switchPort(index, node.name);
 			const peer = `${port.slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
 			ports.get(iface.network)!.push(peer);
 			lines.push(
-				`link add ${iface.ifname} type veth peer name ${peer} netns ${switchNamespace(id, iface.network)}`,
+				`link add ${iface.ifname} index ${ifindex} type veth peer name ${peer} index ${ifindex + 1} netns ${switchNamespace(id, iface.network)}`,
 				`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`,
 				`link set ${iface.ifname} up`,
 			);
@@ -38,6 +45,8 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 		ports.get(net.name)!.flatMap((p) => [`link set ${p} master br0`, `link set ${p} up`]),
 		`network "${net.name}": plug ports`)));
 
+	await Promise.all(namespacesOf(plan, id).map(waitLinksUp));
+
 	await Promise.all(plan.nodes.map((node) => {
 		const { iptables } = natRules(node);
 		const sysctl = node.forwarding ? 'echo 1 > /proc/sys/net/ipv4/ip_forward' : '';
@@ -45,4 +54,17 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 		const script = [sysctl, iptables ? 'iptables-restore <<"RULES"\n' + iptables + 'RULES' : ''].filter(Boolean).join('\n');
 		return nsExec(nodeNamespace(id, node.name), ['sh', '-ec', script], `node "${node.name}": forwarding and NAT rules`);
 	}));
+}
+
+// The kernel activates a link's queue when its linkwatch work runs, rate-limited to about once a
+// second; until then packets sent on a fresh veth are silently dropped. Wait for every link to be UP.
+async function waitLinksUp(namespace: string): Promise<void> {
+	const deadline = Date.now() + 5000;
+	for (;;) {
+		const { stdout } = await execa('ip', ['-n', namespace, '-o', 'link', 'show']);
+		const down = stdout.split('\n').filter((l) => l && !/: (lo|br0): /.test(l) && !/state UP/.test(l));
+		if (down.length === 0) return;
+		if (Date.now() > deadline) throw new BackendError(`links in ${namespace} did not come up: ${down.map((l) => l.split(':')[1].trim()).join(', ')}`);
+		await sleep(10);
+	}
 }
