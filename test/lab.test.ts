@@ -151,6 +151,9 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 	const curl = await labcheck(['exec', 'neighbour', '--', process.execPath, '-e',
 		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" }).then((r) => r.text()).then((b) => process.stdout.write(b))']);
 	t.is(curl.stdout, 'result = 22\r\n');
+	const sshLine = /ssh: +npx labcheck (exec host -- ssh .*)$/m.exec(up.stdout as string)![1];
+	const ssh = await labcheck([...sshLine.split(' '), 'echo', '$SSH_CONNECTION']);
+	t.regex(ssh.stdout as string, /^10\.0\.2\.2 \d+ 10\.0\.2\.15 22\n$/, 'the OpenSSH client logs in through host:1234');
 	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
 	t.is(wrong.exitCode, 2);
 	t.regex(wrong.stderr, /has no node "hots"[\s\S]*did you mean "host"\?/);

@@ -11,6 +11,8 @@ export interface BuildOptions {
 
 export interface Lab {
 	readonly id: string;
+	/** The per-run private key the lab's sshd accept, for people exploring a kept lab. */
+	readonly sshKeyFile?: string;
 	/** Runs a probe from inside `from`. A probe failure is a result, never an exception. */
 	probe(from: string, request: ProbeRequest): Promise<ProbeResult>;
 	/** Stops what labcheck needs only while it runs (probe agents) and leaves the lab up. */

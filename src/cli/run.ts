@@ -61,6 +61,20 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 		console.log(`  ${node.name.padEnd(12)} ${node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ')}${node.services.length ? chalk.dim(`  ${node.services.map((s) => `${s.name}:${s.port}`).join(' ')}`) : ''}`);
 	}
 	console.log(`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`);
+	for (const line of sshHints(plan, lab.sshKeyFile)) console.log(`ssh:     ${chalk.cyan(line)}`);
 	console.log(`stop:    ${chalk.cyan('npx labcheck down')}`);
 	return summary.failed === 0 ? 0 : 1;
+}
+
+// A paste-ready OpenSSH login for each sshd of the lab: through its port forward when it has one.
+function sshHints(plan: Plan, key: string | undefined): string[] {
+	if (!key) return [];
+	const options = `-i ${key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null`;
+	return plan.nodes.flatMap((node) => node.services.filter((s) => s.name === 'sshd').map((sshd) => {
+		const forward = plan.nodes.flatMap((host) => host.nat.flatMap((nat) => nat.forwards.map((f) => ({ host, f }))))
+			.find(({ f }) => f.guest === node.name && f.guestPort === sshd.port);
+		if (forward) return `npx labcheck exec ${forward.host.name} -- ssh ${options} -p ${forward.f.hostPort} root@${forward.host.interfaces[0].address}`;
+		const from = plan.nodes.find((n) => n !== node && !n.auto)?.name ?? node.name;
+		return `npx labcheck exec ${from} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
+	}));
 }

@@ -75,6 +75,10 @@ class NetnsLab implements Lab {
 		log(`lab ${this.id}: up`);
 	}
 
+	get sshKeyFile(): string | undefined {
+		return this.key?.privateFile;
+	}
+
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
 		const agent = this.agents.get(from);
 		if (!agent) return { status: 'error', detail: `no agent on ${from}`, ms: 0 };
