@@ -6,7 +6,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { labcheck, labNamespaces, labProcesses, rootIptables, rootLinks } from './helpers/cli.js';
+import { execa } from 'execa';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { BIN, ROOT, labcheck, labNamespaces, labProcesses, rootIptables, rootLinks } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
 
@@ -166,4 +168,21 @@ test.serial('doctor finds everything it needs on this machine', async (t) => {
 	const doctor = await labcheck(['doctor']);
 	t.is(doctor.exitCode, 0, doctor.stdout);
 	t.regex(doctor.stdout, /✓ namespaces, veth, bridges and iptables NAT in a namespace/);
+});
+
+test.serial('a machine without iptables gets exit 3 and the command that fixes it', async (t) => {
+	const bin = join(tmp, 'bin-without-iptables');
+	mkdirSync(bin);
+	for (const tool of ['ip', 'sh']) symlinkSync((await execa('sh', ['-c', `command -v ${tool}`])).stdout, join(bin, tool));
+	const run = await execa(process.execPath, [BIN, 'run', 'scenarios/nat.yaml'], { cwd: ROOT, reject: false, env: { PATH: bin, FORCE_COLOR: '0' }, extendEnv: false });
+	t.is(run.exitCode, 3);
+	t.is(run.stderr, '✖ this machine lacks iptables\n  run `npx labcheck doctor --fix` (or apt-get install iptables)');
+	t.deepEqual(await labNamespaces(), []);
+});
+
+test.serial('without root, labcheck says it needs CAP_NET_ADMIN and exits 3', async (t) => {
+	const run = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'run', 'scenarios/nat.yaml'],
+		{ cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
+	t.is(run.exitCode, 3);
+	t.regex(run.stderr, /^✖ labcheck builds labs in network namespaces and needs root \(CAP_NET_ADMIN\)\n {2}run it as root/);
 });
