@@ -30,6 +30,10 @@ export function evidenceLines(r: CheckResult): string[] {
 			else lines.push(result.detail);
 			return lines;
 		}
+		case 'exec': {
+			const out = String(e.output ?? '').trimEnd();
+			return [`${check.from}$ ${check.options.command}`, ...(out ? out.split('\n').slice(0, 8) : []), `(exit ${e.exitCode ?? '?'})`];
+		}
 		default:
 			return [`${check.from}$ nc -z ${check.to.address} ${check.to.port ?? ''}`.trimEnd(), result.detail];
 	}

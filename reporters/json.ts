@@ -13,8 +13,9 @@ export const toJson = (summary: RunSummary) => ({
 	failed: summary.failed,
 	environment: summary.environment,
 	plan: summary.plan,
+	actions: summary.actions.map((a) => ({ step: a.step, action: a.action.text, expect: a.action.expect, ok: a.result.ok, passed: a.passed, detail: a.result.detail })),
 	results: summary.results.map((r) => ({
-		id: r.check.id, from: r.check.from, to: r.check.to, probe: r.check.probe, options: r.check.options,
+		id: r.check.id, step: r.check.step, from: r.check.from, to: r.check.to, probe: r.check.probe, options: r.check.options,
 		expect: r.check.expect, actual: r.actual, passed: r.passed, status: r.result.status,
 		detail: r.result.detail, mismatch: r.result.mismatch, seenFrom: r.result.seenFrom, ms: r.result.ms,
 		explanation: r.explanation, evidence: r.result.evidence,

@@ -4,7 +4,8 @@ import type { Plan } from '../src/plan/types.js';
 import { redact, redactText } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 import { evidenceLines } from './evidence.js';
-import { buildMatrix, cellText } from './matrix.js';
+import type { CheckResult } from '../src/run/types.js';
+import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const esc = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const table = (head: string[], rows: string[][]) =>
@@ -32,21 +33,37 @@ function topology(plan: Plan): string[] {
 	return lines;
 }
 
+const measured = (r: CheckResult) => (r.actual === 'unreachable' ? `unreachable (${r.result.status})` : r.actual);
+
+function matrixTable(plan: Plan, results: CheckResult[]): string {
+	const matrix = buildMatrix(plan, results);
+	return table(['from \\ to', ...matrix.columns], matrix.rows.map((row) => [row, ...matrix.columns.map((column) => {
+		const cell = matrix.cell(row, column);
+		return cell.length === 0 ? '·' : cell.map((c) => (c.passed ? cellText(c) : `**⚠ ${cellText(c)}** (expected ${c.expected})`)).join('<br>');
+	})]));
+}
+
 export function renderMarkdown(summary: RunSummary): string {
 	const { plan, results } = summary;
-	const matrix = buildMatrix(plan, results);
-	const verdict = summary.failed === 0 ? `✅ All ${summary.passed} expectations held.` : `❌ ${summary.failed} of ${results.length} expectations failed.`;
+	const verdict = summary.failed === 0 ? `✅ All ${summary.passed} expectations held.` : `❌ ${summary.failed} of ${summary.passed + summary.failed} expectations failed.`;
 	const lines = [`# ${plan.name}`, ''];
 	if (plan.about) lines.push(plan.about, '');
 	lines.push(`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`, '');
 	lines.push(...topology(plan));
 	lines.push('## Connectivity matrix', '', 'Rows send, columns receive. ✓ reachable, ✗ unreachable; **⚠** marks a cell that differs from the expectation.', '');
-	lines.push(table(['from \\ to', ...matrix.columns], matrix.rows.map((row) => [row, ...matrix.columns.map((column) => {
-		const cell = matrix.cell(row, column);
-		return cell.length === 0 ? '·' : cell.map((c) => (c.passed ? cellText(c) : `**⚠ ${cellText(c)}** (expected ${c.expected})`)).join('<br>');
-	})])), '');
-	lines.push('## Expectations', '', table(['#', 'check', 'expected', 'measured', 'verdict', 'detail'], results.map((r, i) => [
-		String(i + 1), `\`${r.check.id}\``, r.check.expect, r.actual === 'reachable' ? 'reachable' : `unreachable (${r.result.status})`,
+	for (const step of byStep(plan, results)) {
+		if (step.index > 0) {
+			lines.push(`### Step ${step.index}: ${step.name}`, '');
+			for (const a of summary.actions.filter((x) => x.step === step.index)) {
+				lines.push(`- ${a.passed ? '✅' : '❌'} \`${a.action.text}\` — ${a.result.ok ? 'done' : 'refused'}: ${a.result.detail}${a.passed ? '' : ` (expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'})`}`);
+			}
+			lines.push('');
+		} else if (step.name) lines.push('### As built', '');
+		if (step.results.some((r) => r.check.probe !== 'exec')) lines.push(matrixTable(plan, step.results), '');
+	}
+	const stepColumn = plan.steps.length > 0;
+	lines.push('## Expectations', '', table(['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'measured', 'verdict', 'detail'], results.map((r, i) => [
+		String(i + 1), ...(stepColumn ? [String(r.check.step)] : []), `\`${r.check.id}\``, r.check.expect, measured(r),
 		r.passed ? '✅ held' : '❌ failed', `${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
 	])), '');
 	const why = results.filter((r) => r.explanation);

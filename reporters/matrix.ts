@@ -7,7 +7,8 @@ export interface Matrix { rows: string[]; columns: string[]; cell(row: string, c
 
 export const columnOf = (r: CheckResult) => r.check.to.node ?? r.check.to.label;
 
-export function buildMatrix(plan: Plan, results: CheckResult[]): Matrix {
+export function buildMatrix(plan: Plan, all: CheckResult[]): Matrix {
+	const results = all.filter((r) => r.check.probe !== 'exec');
 	const order = (names: Set<string>) => [
 		...plan.nodes.map((n) => n.name).filter((n) => names.has(n)),
 		...[...names].filter((n) => !plan.nodes.some((node) => node.name === n)),
@@ -24,3 +25,9 @@ export function buildMatrix(plan: Plan, results: CheckResult[]): Matrix {
 }
 
 export const cellText = (c: Cell) => `${c.reachable ? '✓' : '✗'} ${c.probe}${c.port ? `:${c.port}` : ''}`;
+
+/** Results grouped by step (0 = the lab as built), in order, with the step's name. */
+export function byStep(plan: Plan, results: CheckResult[]): Array<{ index: number; name: string; results: CheckResult[] }> {
+	const steps = [{ index: 0, name: plan.steps.length > 0 ? 'the lab as built' : '' }, ...plan.steps.map((s, k) => ({ index: k + 1, name: s.name }))];
+	return steps.map((s) => ({ ...s, results: results.filter((r) => r.check.step === s.index) }));
+}

@@ -1,7 +1,8 @@
 // Terminal output: progress while the lab builds, a line per check, then the matrix with mismatches in red.
 import chalk from 'chalk';
 import type { Reporter, RunSummary } from '../src/run/types.js';
-import { buildMatrix, cellText } from './matrix.js';
+import type { CheckResult } from '../src/run/types.js';
+import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
 
@@ -14,34 +15,51 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 		onProgress(line) {
 			if (options.verbose) out(chalk.dim(`  ${line}`));
 		},
+		onStepStart(step, index) {
+			if (!options.quiet) out(chalk.bold(`── step ${index}: ${step.name}`));
+		},
+		onActionEnd(a) {
+			if (options.quiet && a.passed) return;
+			const mark = a.passed ? chalk.green('✓') : chalk.red('✖');
+			const how = a.result.ok ? 'done' : 'refused';
+			const expected = a.passed ? '' : chalk.red(` — expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'}`);
+			out(`  ${mark} ${pad(a.action.text, 34)} ${how}${expected} ${chalk.dim(a.result.detail)}`);
+		},
 		onCheckEnd(r) {
 			if (options.quiet && r.passed) return;
 			const mark = r.passed ? chalk.green('✓') : chalk.red('✖');
-			const outcome = r.actual === 'reachable' ? 'reachable' : `unreachable (${r.result.status})`;
+			const outcome = r.actual === 'unreachable' ? `unreachable (${r.result.status})` : r.actual;
 			const expected = r.passed ? '' : chalk.red(` — expected ${r.check.expect}`);
 			out(`  ${mark} ${pad(r.check.id, 34)} ${outcome}${expected} ${chalk.dim(`${r.result.ms.toFixed(0)} ms`)}`);
 			if (!r.passed || options.verbose) out(chalk.dim(`      ${r.result.detail}${r.explanation ? `\n      why: ${r.explanation}` : ''}`));
 		},
 		onRunEnd(summary: RunSummary) {
-			const matrix = buildMatrix(summary.plan, summary.results);
-			const width = Math.max(10, ...matrix.rows.map((r) => r.length + 2), ...matrix.columns.map((c) => c.length + 2),
-				...summary.results.map((r) => cellText({ probe: r.check.probe, port: r.check.to.port, reachable: true, passed: true, expected: '' }).length * 2 + 3));
-			out('');
-			out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
-			for (const row of matrix.rows) {
-				const cells = matrix.columns.map((column) => {
-					const cell = matrix.cell(row, column);
-					const text = cell.map(cellText).join(' ');
-					const colour = cell.length === 0 ? chalk.dim : cell.every((c) => c.passed) ? (cell.every((c) => c.reachable) ? chalk.green : chalk.yellow) : chalk.bgRed.white;
-					return colour(pad(cell.length === 0 ? '·' : text, width));
-				});
-				out(`${chalk.bold(pad(row, width))}${cells.join('')}`);
+			for (const step of byStep(summary.plan, summary.results)) {
+				if (!step.results.some((r) => r.check.probe !== 'exec')) continue;
+				out(step.name ? `\n${chalk.bold(step.index === 0 ? 'as built' : `after step ${step.index}: ${step.name}`)}` : '');
+				printMatrix(summary, step.results, out);
 			}
 			out(chalk.dim(`✓ reachable  ✗ unreachable  ${chalk.bgRed.white(' red ')} differs from the expectation`));
 			const verdict = summary.failed === 0
 				? chalk.green.bold(`✔ all ${summary.passed} expectations held`)
-				: chalk.red.bold(`✖ ${summary.failed} of ${summary.results.length} expectations failed`);
+				: chalk.red.bold(`✖ ${summary.failed} of ${summary.passed + summary.failed} expectations failed`);
 			out(`\n${verdict} ${chalk.dim(`in ${(summary.durationMs / 1000).toFixed(2)} s (lab ${summary.labId})`)}`);
 		},
 	};
+}
+
+function printMatrix(summary: RunSummary, results: CheckResult[], out: (line: string) => void): void {
+	const matrix = buildMatrix(summary.plan, results);
+	const width = Math.max(10, ...matrix.rows.map((r) => r.length + 2), ...matrix.columns.map((c) => c.length + 2),
+		...matrix.rows.flatMap((row) => matrix.columns.map((column) => matrix.cell(row, column).map(cellText).join(' ').length + 2)));
+	out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
+	for (const row of matrix.rows) {
+		const cells = matrix.columns.map((column) => {
+			const cell = matrix.cell(row, column);
+			const text = cell.map(cellText).join(' ');
+			const colour = cell.length === 0 ? chalk.dim : cell.every((c) => c.passed) ? (cell.every((c) => c.reachable) ? chalk.green : chalk.yellow) : chalk.bgRed.white;
+			return colour(pad(cell.length === 0 ? '·' : text, width));
+		});
+		out(`${chalk.bold(pad(row, width))}${cells.join('')}`);
+	}
 }

@@ -5,7 +5,7 @@ import { HTTP_SERVICES, startService, type HttpServiceName } from './index.js';
 
 const { positionals, values } = parseArgs({
 	allowPositionals: true,
-	options: { port: { type: 'string' }, host: { type: 'string' }, sum: { type: 'string' }, sub: { type: 'string' }, mul: { type: 'string' }, div: { type: 'string' } },
+	options: { lab: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, sum: { type: 'string' }, sub: { type: 'string' }, mul: { type: 'string' }, div: { type: 'string' } },
 });
 const name = positionals[0] as HttpServiceName;
 if (!HTTP_SERVICES.includes(name) || !values.port) {

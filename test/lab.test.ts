@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { mkdirSync, symlinkSync } from 'node:fs';
-import { BIN, ROOT, labcheck, labNamespaces, labProcesses, rootIptables, rootLinks } from './helpers/cli.js';
+import { assertNothingLeft, BIN, ROOT, labcheck, labNamespaces, labProcesses, snapshot } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
 
@@ -32,17 +32,9 @@ const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {
 type Result = { id: string; actual: string; passed: boolean; status: string; seenFrom?: string; detail: string; explanation?: string };
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { labId: string; results: Result[] };
 
-async function assertNothingLeft(t: import('ava').ExecutionContext, before: { iptables: string; links: string }) {
-	t.deepEqual(await labNamespaces(), [], 'no namespace left');
-	t.deepEqual(await labProcesses(), [], 'no agent, service or sshd left');
-	t.is(await rootIptables(), before.iptables, 'root namespace iptables unchanged');
-	t.is(await rootLinks(), before.links, 'no interface added to the root namespace');
-}
-
 // Start from a clean machine, as Mininet's tests do with `mn -c`: leftovers of an earlier crash are not this run's.
 test.before(async () => { await labcheck(['clean']); });
 
-const snapshot = async () => ({ iptables: await rootIptables(), links: await rootLinks() });
 
 for (const [scenario, expected] of Object.entries(REFERENCE)) {
 	test.serial(`${scenario} reproduces LAB-REFERENCE and leaves nothing behind`, async (t) => {

@@ -17,8 +17,9 @@ export class AgentClient {
 	private exited?: Error;
 	readonly ready: Promise<void>;
 
-	constructor(readonly node: string, namespace: string) {
-		this.child = spawn('ip', ['netns', 'exec', namespace, process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'pipe'] });
+	/** `enter` runs a program inside the node (see backends/netns/processes.ts); `lab` tags the process for `clean`. */
+	constructor(readonly node: string, enter: string[], lab: string) {
+		this.child = spawn(enter[0], [...enter.slice(1), process.execPath, AGENT, '--lab', lab], { stdio: ['pipe', 'pipe', 'pipe'] });
 		let stderr = '';
 		this.child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
 		this.ready = new Promise((resolve, reject) => this.pending.set(0, { resolve: () => resolve(), reject }));

@@ -1,6 +1,6 @@
 // The backend interface: build a plan into a running lab whose nodes can run probes.
 import type { ProbeRequest, ProbeResult } from '../../probes/types.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, PlanAction } from '../plan/types.js';
 
 export interface BuildOptions {
 	/** Keep the lab after labcheck exits (`labcheck up`); services then run detached. */
@@ -15,6 +15,10 @@ export interface Lab {
 	readonly sshKeyFile?: string;
 	/** Runs a probe from inside `from`. A probe failure is a result, never an exception. */
 	probe(from: string, request: ProbeRequest): Promise<ProbeResult>;
+	/** Carries out one change of a step (stop, commit, …). A refusal is a result, never an exception. */
+	act(action: PlanAction): Promise<ActionResult>;
+	/** Runs a shell command inside a node: its exit code and output. */
+	exec(node: string, command: string): Promise<{ exitCode: number; output: string }>;
 	/** Stops what labcheck needs only while it runs (probe agents) and leaves the lab up. */
 	detach(): Promise<void>;
 	/** Removes everything the build made. Safe to call twice and after a partial build. */
@@ -27,3 +31,5 @@ export interface Backend {
 	preflight(plan: Plan): Promise<void>;
 	build(plan: Plan, options: BuildOptions): Promise<Lab>;
 }
+
+export interface ActionResult { ok: boolean; detail: string }

@@ -9,10 +9,15 @@ export async function exec(node: string, command: string[], flags: { lab?: strin
 	if (labs.length === 0) throw new UsageError(flags.lab ? `no lab "${flags.lab}" is up` : 'no lab is up', 'start one with `npx labcheck up <scenario>`');
 	if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.map((l) => l.id).join(', ')})`, 'choose one with --lab ID');
 	const [lab] = labs;
+	const container = lab.containers?.[node];
 	const namespace = lab.nodes[node];
-	if (!namespace) throw new UsageError(`lab ${lab.id} has no node "${node}"`, didYouMean(node, Object.keys(lab.nodes)) ?? `nodes: ${Object.keys(lab.nodes).join(', ')}`);
-	if (command.length === 0) command = [process.env.SHELL ?? '/bin/sh'];
-	const result = spawnSync('ip', ['netns', 'exec', namespace, ...command], { stdio: 'inherit' });
+	const names = [...Object.keys(lab.nodes), ...Object.keys(lab.containers ?? {})];
+	if (!namespace && !container) throw new UsageError(`lab ${lab.id} has no node "${node}"`, didYouMean(node, names) ?? `nodes: ${names.join(', ')}`);
+	if (command.length === 0) command = [container ? 'sh' : process.env.SHELL ?? '/bin/sh'];
+	const argv = container
+		? ['docker', '-H', `unix://${container.socket}`, 'exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), container.name, ...command]
+		: ['ip', 'netns', 'exec', namespace, ...command];
+	const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
 	return result.status ?? 1;
 }
 

@@ -6,6 +6,8 @@ import type { Path } from '../scenario/source.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { buildChecks } from './checks.js';
 import { buildServices } from './services.js';
+import { planContainers } from './docker.js';
+import { buildSteps } from './steps.js';
 import type { Plan, PlanForward, PlanNetwork, PlanNode } from './types.js';
 
 export interface PlanOptions { allowExternal?: boolean }
@@ -42,7 +44,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	}
 
 	const addNetwork = (name: string, subnet: string, role: string, gateway?: string) => {
-		const net = { name, subnet, cidr: parseCidr(subnet), role, gateway, auto: true };
+		const net: PlanNetwork & { cidr: Cidr } = { name, subnet, cidr: parseCidr(subnet), role, gateway, auto: true };
 		networks.set(name, net);
 		return net;
 	};
@@ -53,7 +55,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		}
 		throw new Error(`network ${net.name} is full`);
 	};
-	const attach = (node: PlanNode, netName: string, address: string | undefined, path: Path) => {
+	const attach = (node: PlanNode, netName: string, address: string | undefined, path: Path, from = 10) => {
 		const net = networks.get(netName);
 		if (!net) {
 			problems.add(path, `unknown network "${netName}"`, didYouMean(netName, networks.keys()) ?? `networks: ${[...networks.keys()].join(', ') || 'none declared'}`);
@@ -68,7 +70,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 			problems.add(addressPath, `address ${address} is the network or broadcast address of ${net.subnet}`);
 			return;
 		}
-		const chosen = address ?? allocate(net);
+		const chosen = address ?? allocate(net, from);
 		const owner = taken.get(`${net.name}/${chosen}`);
 		if (owner) {
 			problems.add(addressPath, `address ${chosen} on ${net.name} is already taken by ${owner}`, `try ${allocate(net)}`);
@@ -90,6 +92,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		const node = nodes.get(name)!;
 		const base = ['nodes', name];
 		if (spec.on && spec.bridge) problems.add([...base, 'bridge'], 'use either `on` or `bridge`, not both', 'a bridged VM is simply `on` the LAN', true);
+		if (spec.docker) continue; // containers are planned with their Docker engine, below
 		const lan = spec.bridge ?? spec.on;
 		if (lan) attach(node, lan, spec.address, [...base, spec.bridge ? 'bridge' : 'on']);
 		else if (spec.address && spec.kind !== 'internet') problems.add([...base, 'address'], '`address` needs `on: <network>`', undefined, true);
@@ -137,6 +140,8 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		node.routes.push({ to: 'default', via: net.gateway! });
 	}
 
+	planContainers(problems, declared, nodes, networks, addNetwork, attach);
+
 	for (const [name, spec] of declared) {
 		const node = nodes.get(name)!;
 		const base = ['nodes', name];
@@ -164,9 +169,12 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		networks: [...networks.values()].map(({ cidr: _cidr, ...net }) => net),
 		nodes: [...nodes.values()],
 		checks: [],
+		steps: [],
+		images: [],
 	};
 	buildServices(problems, plan);
 	plan.checks = buildChecks(problems, plan, options);
+	Object.assign(plan, buildSteps(problems, plan));
 	problems.throwIfAny();
 	return plan;
 }

@@ -16,60 +16,81 @@ const ALIASES: Record<string, string> = {
 
 const LINE = /^(\S+)\s+(\S+)\s*->\s*([^\s:]+)(?::(\d+))?$/;
 
+const EXEC = /^exec\s+(\S+)\s+--\s+(.+)$/;
+
 export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions): PlanCheck[] {
-	const checks: PlanCheck[] = [];
-	for (const [i, item] of (problems.loaded.scenario.expect ?? []).entries()) {
-		const [key, value] = Object.entries(item)[0];
-		const path = ['expect', i, key];
-		const problem = (message: string, hint?: string) => problems.add(path, message, hint, true);
+	const { scenario } = problems.loaded;
+	const lists = [
+		{ step: 0, base: ['expect'], items: scenario.expect ?? [] },
+		...(scenario.steps ?? []).map((s, k) => ({ step: k + 1, base: ['steps', k, 'expect'], items: s.expect ?? [] })),
+	];
+	return lists.flatMap(({ step, base, items }) => items.flatMap((item, i) => {
+		const check = buildCheck(problems, plan, options, item, [...base, i], step);
+		return check ? [check] : [];
+	}));
+}
+
+function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number): PlanCheck | undefined {
+	{
+		const [key, value] = Object.entries(item)[0] as [string, string | ({ expect: PlanCheck['expect'] } & ProbeOptions)];
+		const path = [...at, key];
+		const problem = (message: string, hint?: string): undefined => { problems.add(path, message, hint, true); return undefined; };
+		const { expect, ...rest } = typeof value === 'string' ? { expect: value as PlanCheck['expect'] } : value;
+		const exec = EXEC.exec(key.trim());
+		if (exec) {
+			const [, node, command] = exec;
+			if (!nodeByName(plan, node)) return problem(`unknown node "${node}"`, didYouMean(node, plan.nodes.map((n) => n.name)));
+			if (expect !== 'succeeds' && expect !== 'fails') return problem(`an exec line expects "succeeds" or "fails", not "${expect}"`);
+			return { id: `exec ${node} -- ${command}`, step, at: problems.loaded.source.at(path, true), probe: 'exec', from: node, to: { label: node, node, address: '' }, expect, options: { ...rest, command } };
+		}
+		if (expect === 'succeeds' || expect === 'fails') return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
 		const m = LINE.exec(key.trim());
 		if (!m) {
 			problem(`cannot read expectation "${key}"`, 'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host" or "ssh host -> host:1234"');
-			continue;
+			return undefined;
 		}
 		const [, probe, from, to, portText] = m;
 		if (!isProbeName(probe)) {
 			problem(`unknown probe "${probe}"`, ALIASES[probe.toLowerCase()] ?? didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`);
-			continue;
+			return undefined;
 		}
 		if (!nodeByName(plan, from)) {
 			problem(`unknown node "${from}"`, didYouMean(from, plan.nodes.map((n) => n.name)));
-			continue;
+			return undefined;
 		}
 		const target = resolveTarget(plan, to, options);
 		if (typeof target === 'string') {
 			problem(target, to.includes('@') ? undefined : didYouMean(to, plan.nodes.map((n) => n.name)));
-			continue;
+			return undefined;
 		}
 		const info = probeCatalog[probe];
 		let port = portText === undefined ? undefined : Number(portText);
 		if (port !== undefined && (port < 1 || port > 65535)) {
 			problem(`port ${port} is out of range`, 'ports are 1-65535');
-			continue;
+			return undefined;
 		}
 		if (info.port === 'none' && port !== undefined) {
 			problem(`${probe} has no port`, `drop ":${port}", or use tcp, http or ssh`);
-			continue;
+			return undefined;
 		}
 		if (info.port === 'required' && port === undefined) {
 			problem(`${probe} needs a port`, `e.g. "${probe} ${from} -> ${to}:22"`);
-			continue;
+			return undefined;
 		}
 		if (info.port === 'optional' && port === undefined) port = defaultPort(plan, probe, target) ?? info.defaultPort;
-		const { expect, ...rest } = typeof value === 'string' ? { expect: value } : value;
 		const probeOptions: ProbeOptions = rest;
 		const label = `${target.label}${port !== undefined && portText !== undefined ? `:${port}` : ''}`;
-		checks.push({
+		return {
 			id: `${probe} ${from} -> ${label}`,
+			step,
 			at: problems.loaded.source.at(path, true),
 			probe,
 			from,
 			to: { ...target, label, port },
 			expect,
 			options: probeOptions,
-		});
+		};
 	}
-	return checks;
 }
 
 function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarget | string {

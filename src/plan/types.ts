@@ -4,7 +4,7 @@ import type { ProbeOptions } from '../scenario/schema.js';
 
 export type NodeKind = 'host' | 'vm' | 'container' | 'neighbour' | 'internet' | 'router';
 export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div';
-export type Outcome = 'reachable' | 'unreachable';
+export type Outcome = 'reachable' | 'unreachable' | 'succeeds' | 'fails';
 
 export interface PlanNetwork {
 	name: string;
@@ -16,6 +16,9 @@ export interface PlanNetwork {
 	/** Made by labcheck (a NAT link, the internet's uplink), not written in the scenario. */
 	auto: boolean;
 	about?: string;
+	/** A Docker network: the node whose engine owns it. */
+	engine?: string;
+	internal?: boolean;
 }
 
 export interface PlanInterface { network: string; address: string; prefix: number; ifname: string }
@@ -41,12 +44,28 @@ export interface PlanNode {
 	/** Source NAT of a router: traffic from `from` leaving through `outNetwork` takes the router's address. */
 	masquerade: Array<{ from: string; outNetwork: string }>;
 	services: PlanService[];
+	/** The node runs a Docker engine of its own (a dedicated dockerd in its namespace). */
+	engine?: boolean;
+	container?: PlanContainer;
 }
+
+export interface PlanPublish { proto: 'tcp' | 'udp'; hostPort: number; containerPort: number }
+
+export interface PlanContainer { engine: string; image: string; publish: PlanPublish[]; start: boolean }
+
+/** A change a step makes: `verb target [args]`, e.g. commit ct2 as snap. */
+export interface PlanAction { text: string; verb: 'commit' | 'stop' | 'start' | 'remove' | 'exec' | 'build'; target: string; arg?: string; expect: 'ok' | 'refused'; at: SourcePosition }
+
+export interface PlanStep { name: string; actions: PlanAction[] }
+
+export interface PlanImage { name: string; dockerfile: string }
 
 export interface PlanTarget { label: string; node?: string; address: string; port?: number }
 
 export interface PlanCheck {
 	id: string;
+	/** 0: the lab as built; k: after step k. */
+	step: number;
 	at: SourcePosition;
 	probe: string;
 	from: string;
@@ -62,6 +81,8 @@ export interface Plan {
 	networks: PlanNetwork[];
 	nodes: PlanNode[];
 	checks: PlanCheck[];
+	steps: PlanStep[];
+	images: PlanImage[];
 }
 
 export const nodeByName = (plan: Plan, name: string): PlanNode | undefined => plan.nodes.find((n) => n.name === name);

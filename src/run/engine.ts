@@ -2,9 +2,10 @@
 import pLimit from 'p-limit';
 import { explain } from './explain.js';
 import type { Backend, Lab } from '../backends/types.js';
-import type { Plan } from '../plan/types.js';
+import type { Plan, PlanCheck } from '../plan/types.js';
+import type { ProbeResult } from '../../probes/types.js';
 import { environment } from './environment.js';
-import type { CheckResult, Reporter, RunSummary } from './types.js';
+import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
 import { judge } from './verdict.js';
 
 export interface RunOptions {
@@ -30,25 +31,55 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	await emit('onRunStart', plan);
 	const lab = await backend.build(plan, { keep: options.keep, log: (line) => void emit('onProgress', line) });
 	options.onLab?.(lab);
-	let results: CheckResult[];
+	const results: CheckResult[] = [];
+	const actions: ActionOutcome[] = [];
+	const limit = pLimit(options.concurrency ?? 32);
+	// Containers not running at the current point of the scenario, so explanations can say so.
+	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
+	const check = async (c: PlanCheck): Promise<CheckResult> => {
+		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
+		const verdict = judge(c, result);
+		const done: CheckResult = { check: c, result, ...verdict, explanation: explain(plan, c, result, verdict.passed, absent) };
+		await emit('onCheckEnd', done);
+		return done;
+	};
+	const runStep = async (step: number) => {
+		results.push(...await Promise.all(plan.checks.filter((c) => c.step === step).map((c) => limit(() => check(c)))));
+	};
 	try {
-		const limit = pLimit(options.concurrency ?? 32);
-		results = await Promise.all(plan.checks.map((check) => limit(async () => {
-			const result = await lab.probe(check.from, { probe: check.probe, address: check.to.address, port: check.to.port, options: check.options });
-			const verdict = judge(check, result);
-			const done: CheckResult = { check, result, ...verdict, explanation: explain(plan, check, result, verdict.passed) };
-			await emit('onCheckEnd', done);
-			return done;
-		})));
+		await runStep(0);
+		for (const [k, step] of plan.steps.entries()) {
+			await emit('onStepStart', step, k + 1);
+			for (const action of step.actions) {
+				const result = await lab.act(action);
+				const outcome: ActionOutcome = { step: k + 1, action, result, passed: result.ok === (action.expect === 'ok') };
+				actions.push(outcome);
+				if (result.ok && (action.verb === 'stop' || action.verb === 'remove')) absent.add(action.target);
+				if (result.ok && action.verb === 'start') absent.delete(action.target);
+				await emit('onActionEnd', outcome);
+			}
+			await runStep(k + 1);
+		}
 		if (options.keep) await lab.detach();
 	} finally {
 		if (!options.keep) await lab.teardown();
 	}
-	const passed = results.filter((r) => r.passed).length;
+	const passed = results.filter((r) => r.passed).length + actions.filter((a) => a.passed).length;
 	const summary: RunSummary = {
-		plan, labId: lab.id, startedAt, durationMs: performance.now() - started, results, passed, failed: results.length - passed,
+		plan, labId: lab.id, startedAt, durationMs: performance.now() - started, results, actions, passed, failed: results.length + actions.length - passed,
 		environment: environment(backend.name, options.command ?? `labcheck run ${plan.file}`),
 	};
 	await emit('onRunEnd', summary);
 	return { summary, lab };
+}
+
+async function execCheck(lab: Lab, c: PlanCheck): Promise<ProbeResult> {
+	const started = performance.now();
+	try {
+		const { exitCode, output } = await lab.exec(c.from, c.options.command!);
+		const text = output.trim().split('\n').slice(-3).join(' / ');
+		return { status: exitCode === 0 ? 'ok' : 'error', detail: `exit ${exitCode}${text ? `: ${text}` : ''}`, ms: performance.now() - started, evidence: { command: c.options.command, output, exitCode } };
+	} catch (error) {
+		return { status: 'error', detail: (error as Error).message, ms: performance.now() - started };
+	}
 }

@@ -1,10 +1,19 @@
 // One line per unreachable (or failed) result: why, in the lab's terms, from the plan and what the probe saw.
 import type { ProbeResult } from '../../probes/types.js';
+import { contains, parseCidr } from '../net/ipv4.js';
 import { nodeByName, ownerOf, type Plan, type PlanCheck } from '../plan/types.js';
 
-export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passed: boolean): string | undefined {
+/** `absent`: containers not running at this point of the scenario (never started, stopped, removed). */
+export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passed: boolean, absent: ReadonlySet<string> = new Set()): string | undefined {
+	if (check.probe === 'exec') return passed ? undefined : `${check.options.command} on ${check.from}: ${result.detail}`;
 	const { to, from } = check;
 	const target = `${to.address}${to.port ? `:${to.port}` : ''}`;
+	if (absent.has(from)) return `${from} is not running at this step, so it sends nothing`;
+	if (to.node && absent.has(to.node)) return `${to.node} is not running at this step (stopped, removed or not started yet)`;
+	const published = publishedAt(plan, to.address, to.port);
+	if (result.status === 'ok' && published) {
+		return `${published.engine} publishes ${published.p.proto} ${published.p.hostPort} to ${published.container} ${published.address}:${published.p.containerPort} (docker run -p)${result.seenFrom ? `; ${published.container} saw the connection come from ${result.seenFrom}` : ''}`;
+	}
 	if (result.status === 'ok') {
 		if (result.mismatch) return `${target} answered, but ${result.mismatch}`;
 		if (check.expect === 'unreachable') return `${target} answered although the scenario expects it unreachable: ${result.detail}`;
@@ -12,9 +21,19 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 		const via = forward ? `${forward.host} forwards ${forward.f.proto} ${forward.f.hostPort} to ${forward.f.guest} ${forward.f.guestAddress}:${forward.f.guestPort}` : undefined;
 		if (result.seenFrom && via) return `${via}; ${forward!.f.guest} saw the connection come from ${result.seenFrom} (the NAT engine), not from ${from}`;
 		if (via) return via;
+		const fromNode = nodeByName(plan, from);
+		if (fromNode?.container && !sharesNetwork(plan, from, to.address)) {
+			const nat = natHostOf(plan, fromNode.container.engine);
+			return `${from}'s packets are masqueraded by Docker on ${fromNode.container.engine}${nat ? `, then by ${nat.host}'s NAT` : ''}`;
+		}
 		const natOf = natHostOf(plan, from);
-		if (natOf && to.node !== natOf.host) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
+		if (natOf && to.node !== natOf.host && !sharesNetwork(plan, from, to.address)) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
 		return undefined;
+	}
+	const docker = dockerNetworkOwning(plan, to.address);
+	if (docker && from !== docker.engine && !sharesNetwork(plan, from, to.address)) {
+		const nat = natHostOf(plan, docker.engine);
+		return `${to.address} is on ${docker.engine}'s Docker network ${docker.name} (${docker.subnet}): Docker's NAT hides it inside ${docker.engine}${nat ? `, which itself sits behind ${nat.host}'s NAT` : ''}, so ${from} has no route there; publish a port (-p) to reach it`;
 	}
 	const behind = natEngineOwning(plan, to.address);
 	if (behind && from !== behind.guest) {
@@ -60,4 +79,25 @@ function forwardAt(plan: Plan, address: string, port: number | undefined, probe:
 	const forwards = owner.node.nat.flatMap((n) => n.forwards);
 	const f = port === undefined ? (probe === 'ping' ? forwards[0] : undefined) : forwards.find((x) => x.hostPort === port);
 	return f ? { host: owner.node.name, f } : undefined;
+}
+
+function sharesNetwork(plan: Plan, from: string, address: string): boolean {
+	const node = nodeByName(plan, from);
+	return Boolean(node?.interfaces.some((i) => contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address)));
+}
+
+function dockerNetworkOwning(plan: Plan, address: string) {
+	const net = plan.networks.find((n) => n.engine && contains(parseCidr(n.subnet), address));
+	return net ? { name: net.name.replace(`${net.engine}-`, ''), engine: net.engine!, subnet: net.subnet } : undefined;
+}
+
+function publishedAt(plan: Plan, address: string, port: number | undefined) {
+	if (port === undefined) return undefined;
+	const engine = ownerOf(plan, address)?.node;
+	if (!engine?.engine) return undefined;
+	for (const node of plan.nodes) {
+		const p = node.container?.engine === engine.name ? node.container.publish.find((x) => x.hostPort === port) : undefined;
+		if (p) return { engine: engine.name, container: node.name, address: node.interfaces[0].address, p };
+	}
+	return undefined;
 }

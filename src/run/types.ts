@@ -1,6 +1,7 @@
 // What a run produces: one result per check, and the summary reporters render.
 import type { ProbeResult } from '../../probes/types.js';
-import type { Outcome, Plan, PlanCheck } from '../plan/types.js';
+import type { ActionResult } from '../backends/types.js';
+import type { Outcome, Plan, PlanAction, PlanCheck, PlanStep } from '../plan/types.js';
 
 export interface CheckResult {
 	check: PlanCheck;
@@ -11,6 +12,9 @@ export interface CheckResult {
 	explanation?: string;
 }
 
+/** A step's change and whether it went as the scenario said (done, or refused when `expect: refused`). */
+export interface ActionOutcome { step: number; action: PlanAction; result: ActionResult; passed: boolean }
+
 export interface RunEnvironment { labcheck: string; node: string; kernel: string; backend: string; command: string }
 
 export interface RunSummary {
@@ -19,6 +23,7 @@ export interface RunSummary {
 	startedAt: string;
 	durationMs: number;
 	results: CheckResult[];
+	actions: ActionOutcome[];
 	passed: number;
 	failed: number;
 	environment: RunEnvironment;
@@ -29,5 +34,7 @@ export interface Reporter {
 	onRunStart?(plan: Plan): void | Promise<void>;
 	onProgress?(line: string): void;
 	onCheckEnd?(result: CheckResult): void;
+	onStepStart?(step: PlanStep, index: number): void;
+	onActionEnd?(outcome: ActionOutcome): void;
 	onRunEnd?(summary: RunSummary): void | Promise<void>;
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
 export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;
 export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div'] as const;
-export const OUTCOMES = ['reachable', 'unreachable'] as const;
+export const OUTCOMES = ['reachable', 'unreachable', 'succeeds', 'fails'] as const;
 
 const about = z.string().describe('One sentence shown in the report.').optional();
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {
@@ -19,6 +19,8 @@ export const networkSchema = z.strictObject({
 	gateway: ipv4.describe('Default gateway of the nodes on this network.').optional(),
 	role: z.enum(NETWORK_ROLES).describe('What the network stands for in the lab.').optional(),
 	masquerade: z.boolean().describe('The gateway hides this network behind its own address toward the internet.').optional(),
+	docker: z.string().describe('A user-defined Docker bridge network in this node\'s Docker engine.').optional(),
+	internal: z.boolean().describe('Docker: an internal network has no way out (docker network create --internal).').optional(),
 	about,
 });
 
@@ -46,7 +48,16 @@ export const nodeSchema = z.strictObject({
 	bridge: z.string().describe('VirtualBox bridged adapter: the node joins this network like another PC.').optional(),
 	forward: z.array(forwardSchema).describe('Port forwards of the NAT engine: "HOSTPORT:GUESTPORT".').optional(),
 	services: z.array(serviceSchema).describe('Services labcheck starts on the node.').optional(),
+	docker: z.string().describe('Container: the node whose Docker engine runs it (its docker0 is 172.17.0.1/16).').optional(),
+	image: z.string().describe('Container: the image (default labcheck/base, built locally from busybox).').optional(),
+	publish: z.array(forwardSchema).describe('Container: published ports "HOSTPORT:CONTAINERPORT", as docker run -p.').optional(),
+	start: z.boolean().describe('Container: start with the lab (default true); false for one a step starts.').optional(),
 });
+
+export const actionSchema = z.union([
+	z.string(),
+	z.strictObject({ action: z.string(), expect: z.enum(['ok', 'refused']) }),
+], { error: 'expected an action such as "stop ct2", or { action: "remove ct2", expect: refused }' });
 
 export const probeOptionsSchema = z.strictObject({
 	expect: z.enum(OUTCOMES),
@@ -66,6 +77,16 @@ export const expectationSchema = z.record(
 	z.union([z.enum(OUTCOMES), probeOptionsSchema], { error: 'expected reachable, unreachable, or { expect: reachable, ... }' }),
 ).refine((o) => Object.keys(o).length === 1, { error: 'each expectation is one line: "ping vm -> host: reachable"' });
 
+export const stepSchema = z.strictObject({
+	name: z.string().min(1).describe('What this step does, as a heading of the report.'),
+	do: z.array(actionSchema).describe('Changes to the lab, in order: commit, stop, start, remove, run, exec, build.').optional(),
+	expect: z.array(expectationSchema).describe('What the lab should give after the changes.').optional(),
+});
+
+export const imageSchema = z.strictObject({
+	dockerfile: z.string().describe('The recipe: a Dockerfile, inline or a path relative to the scenario.'),
+});
+
 export const scenarioSchema = z.strictObject({
 	$schema: z.string().optional(),
 	name: z.string().min(1).describe('Title of the lab.'),
@@ -73,6 +94,8 @@ export const scenarioSchema = z.strictObject({
 	networks: z.record(name, networkSchema).optional(),
 	nodes: z.record(name, nodeSchema).describe('The machines of the lab.'),
 	expect: z.array(expectationSchema).describe('Probes and the outcome the lab should give.').optional(),
+	images: z.record(z.string(), imageSchema).describe('Docker images built from a recipe (Dockerfile).').optional(),
+	steps: z.array(stepSchema).describe('Changes made one after another, each followed by its own expectations.').optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

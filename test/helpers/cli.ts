@@ -16,16 +16,39 @@ export async function labNamespaces(): Promise<string[]> {
 /** Processes labcheck starts inside labs: probe agents, services, sshd with a per-run config. */
 export async function labProcesses(): Promise<string[]> {
 	const { stdout } = await execa('ps', ['-eo', 'pid,args', '--no-headers']);
-	return stdout.split('\n').filter((l) => /agent\/main\.js|services\/run\.js|\/run\/labcheck\//.test(l));
+	return stdout.split('\n').filter((l) => /agent\/main\.js|services\/run\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
 }
 
-/** The root namespace's iptables rules, without counters: a run must not change them. */
+/** The root namespace's iptables rules and non-default policies, table by table, without counters. */
 export async function rootIptables(): Promise<string> {
 	const { stdout } = await execa('iptables-save', [], { reject: false });
-	return stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '')).join('\n');
+	let table = '';
+	const lines: string[] = [];
+	for (const line of stdout.split('\n')) {
+		if (line.startsWith('*')) table = line;
+		else if (line.startsWith('-') || (line.startsWith(':') && !/^:\S+ ACCEPT/.test(line))) lines.push(`${table} ${line.replace(/\[\d+:\d+\]/g, '')}`);
+	}
+	return lines.join('\n');
 }
 
 export async function rootLinks(): Promise<string> {
 	const { stdout } = await execa('ip', ['-o', 'link', 'show']);
 	return stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort().join(' ');
+}
+
+export interface MachineSnapshot { iptables: string; links: string }
+export const snapshot = async (): Promise<MachineSnapshot> => ({ iptables: await rootIptables(), links: await rootLinks() });
+
+/** Everything a run could leave: namespaces, processes, root firewall rules and interfaces, Docker's data, cgroups and mounts. */
+export async function assertNothingLeft(t: import('ava').ExecutionContext, before: MachineSnapshot): Promise<void> {
+	t.deepEqual(await labNamespaces(), [], 'no namespace left');
+	t.deepEqual(await labProcesses(), [], 'no agent, service, sshd or dockerd left');
+	t.is(await rootIptables(), before.iptables, 'root namespace iptables unchanged');
+	t.is(await rootLinks(), before.links, 'no interface added to the root namespace');
+	t.deepEqual(await dockerLeftovers(), [], 'no Docker data, cgroup or mount left');
+}
+
+export async function dockerLeftovers(): Promise<string[]> {
+	const { stdout } = await execa('sh', ['-c', 'ls -d /var/lib/labcheck/* /sys/fs/cgroup/*/labcheck-* /sys/fs/cgroup/labcheck-* 2>/dev/null; grep -E "/var/lib/labcheck|/run/labcheck" /proc/mounts'], { reject: false });
+	return stdout.split('\n').filter(Boolean);
 }

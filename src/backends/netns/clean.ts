@@ -1,12 +1,17 @@
 // Removes what runs left behind: labs of dead runs, kept labs (`down`), or everything (`clean`).
 import { rm } from 'node:fs/promises';
 import { LAB_NAMESPACE, stateDir } from './names.js';
-import { labNamespaces, removeNamespaces } from './processes.js';
+import { killRunProcesses, labNamespaces, removeNamespaces } from './processes.js';
+import { stopEngine } from './docker/engine.js';
 import { isAlive, readStates, type LabState } from './state.js';
 
 export interface Cleaned { labs: string[]; namespaces: number }
 
 async function removeLabs(states: LabState[], orphans: string[] = []): Promise<Cleaned> {
+	for (const state of states) {
+		await killRunProcesses(state.id);
+		await Promise.all((state.engines ?? []).map(stopEngine));
+	}
 	const namespaces = [...states.flatMap((s) => s.namespaces), ...orphans];
 	const present = new Set(await labNamespaces(LAB_NAMESPACE));
 	await removeNamespaces(namespaces.filter((ns) => present.has(ns)));

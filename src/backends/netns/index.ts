@@ -1,16 +1,21 @@
-// The embedded backend: every node a network namespace, every network a bridge in its own namespace.
+// The embedded backend: every node a network namespace, every network a bridge in its own namespace;
+// containers run in a dedicated Docker engine inside the namespace of the node that hosts them.
 import { mkdir, rm } from 'node:fs/promises';
+import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { AgentClient } from '../../agent/client.js';
 import { EnvironmentError } from '../../errors.js';
-import type { Plan } from '../../plan/types.js';
+import type { Plan, PlanAction, PlanNode } from '../../plan/types.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import { createRunKey, SSHD, type RunKey } from '../../../services/sshd.js';
-import type { Backend, BuildOptions, Lab } from '../types.js';
+import type { ActionResult, Backend, BuildOptions, Lab } from '../types.js';
+import { containerName, containerPid, createContainer, createNetworks, execIn } from './docker/containers.js';
+import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
+import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
-import { removeNamespaces } from './processes.js';
-import { startServices } from './services.js';
-import { writeState } from './state.js';
+import { enterNamespace, enterNetworkOf, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
+import { startNodeServices } from './services.js';
+import { writeState, type LabState } from './state.js';
 import { createTopology, namespacesOf } from './topology.js';
 
 async function missing(command: string): Promise<boolean> {
@@ -25,6 +30,7 @@ export const netnsBackend: Backend = {
 		}
 		const needs = [['ip', 'iproute2'], ['iptables-restore', 'iptables']];
 		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
+		if (plan.nodes.some((n) => n.engine)) needs.push(['dockerd', 'docker.io'], ['/bin/busybox', 'busybox-static']);
 		const absent = [];
 		for (const [command, pkg] of needs) if (await missing(command)) absent.push(pkg);
 		if (absent.length > 0) {
@@ -43,45 +49,149 @@ export const netnsBackend: Backend = {
 	},
 };
 
+interface Engine { info: EngineInfo; docker: Docker }
+
 class NetnsLab implements Lab {
 	private readonly agents = new Map<string, AgentClient>();
+	private readonly engines = new Map<string, Engine>();
+	/** Processes started inside containers' networks (their namespaces are not named), by node. */
+	private readonly containerPids = new Map<string, number[]>();
 	private readonly dir: string;
 	private key?: RunKey;
 	private down = false;
+	private kept = false;
 
 	constructor(private readonly plan: Plan, readonly id: string, private readonly options: BuildOptions) {
 		this.dir = stateDir(id);
-	}
-
-	private state(kept: boolean) {
-		return {
-			id: this.id, pid: process.pid, scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept,
-			namespaces: namespacesOf(this.plan, this.id),
-			nodes: Object.fromEntries(this.plan.nodes.map((n) => [n.name, nodeNamespace(this.id, n.name)])),
-		};
-	}
-
-	async start(): Promise<void> {
-		const log = this.options.log ?? (() => {});
-		await mkdir(this.dir, { recursive: true, mode: 0o700 });
-		await writeState(this.dir, this.state(false));
-		log(`lab ${this.id}: ${this.plan.nodes.length} nodes, ${this.plan.networks.length} networks`);
-		await createTopology(this.plan, this.id);
-		const busy = new Set([...this.plan.checks.map((c) => c.from), ...this.plan.nodes.filter((n) => n.services.length > 0).map((n) => n.name)]);
-		for (const node of busy) this.agents.set(node, new AgentClient(node, nodeNamespace(this.id, node)));
-		this.key = await createRunKey(this.dir);
-		await Promise.all([...this.agents.values()].map((a) => a.ready));
-		await startServices(this.plan, this.id, this.dir, this.key, this.agents);
-		log(`lab ${this.id}: up`);
 	}
 
 	get sshKeyFile(): string | undefined {
 		return this.key?.privateFile;
 	}
 
+	private node(name: string): PlanNode {
+		return this.plan.nodes.find((n) => n.name === name)!;
+	}
+
+	private async saveState(): Promise<void> {
+		const state: LabState = {
+			id: this.id, pid: process.pid, scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
+			namespaces: namespacesOf(this.plan, this.id),
+			nodes: Object.fromEntries(this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)])),
+			engines: this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name))),
+			containers: Object.fromEntries(this.plan.nodes.filter((n) => n.container).map((n) => [n.name, {
+				socket: engineInfo(this.id, this.dir, n.container!.engine, '').socket, name: containerName(this.id, n.name),
+			}])),
+		};
+		await writeState(this.dir, state);
+	}
+
+	async start(): Promise<void> {
+		const log = this.options.log ?? (() => {});
+		await mkdir(this.dir, { recursive: true, mode: 0o700 });
+		await this.saveState();
+		log(`lab ${this.id}: ${this.plan.nodes.length} nodes, ${this.plan.networks.length} networks`);
+		await createTopology(this.plan, this.id);
+		this.key = await createRunKey(this.dir);
+		const namespaced = this.plan.nodes.filter((n) => !n.container && !n.auto);
+		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
+		await Promise.all([...this.agents.values()].map((a) => a.ready));
+		await Promise.all(namespaced.map((node) => startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.agents.get(node.name)!)));
+		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
+		for (const node of this.plan.nodes.filter((n) => n.container?.start)) await this.startContainer(node.name, true);
+		log(`lab ${this.id}: up`);
+	}
+
+	private get run() {
+		return { id: this.id, dir: this.dir, key: this.key! };
+	}
+
+	private async startEngine(node: PlanNode): Promise<void> {
+		const info = engineInfo(this.id, this.dir, node.name, nodeNamespace(this.id, node.name));
+		this.options.log?.(`${node.name}: starting dockerd`);
+		const docker = await startEngine(info);
+		this.engines.set(node.name, { info, docker });
+		await createNetworks(this.plan, node.name, docker, this.id);
+		const images = new Set(this.plan.nodes.filter((n) => n.container?.engine === node.name && n.container.start).map((n) => n.container!.image));
+		for (const image of images) await ensureImage(docker, info.socket, image, this.plan.images, this.dir);
+	}
+
+	private container(name: string): Docker.Container {
+		const node = this.node(name);
+		return this.engines.get(node.container!.engine)!.docker.getContainer(containerName(this.id, name));
+	}
+
+	/** Starts a container (creating it the first time) with its probe agent and services. */
+	private async startContainer(name: string, create: boolean): Promise<void> {
+		const node = this.node(name);
+		const { docker, info } = this.engines.get(node.container!.engine)!;
+		if (create) {
+			await ensureImage(docker, info.socket, node.container!.image, this.plan.images, this.dir);
+			await createContainer(docker, node, this.id);
+		}
+		await this.container(name).start();
+		const enter: Enter = enterNetworkOf(await containerPid(this.container(name)));
+		const agent = new AgentClient(name, enter, this.id);
+		this.agents.set(name, agent);
+		await agent.ready;
+		this.containerPids.set(name, await startNodeServices(node, enter, this.run, agent));
+	}
+
+	/** Ends what labcheck runs in a container's network, so the container's namespace can go. */
+	private releaseContainer(name: string): void {
+		this.agents.get(name)?.close();
+		this.agents.delete(name);
+		for (const pid of this.containerPids.get(name) ?? []) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+		this.containerPids.delete(name);
+	}
+
+	async act(action: PlanAction): Promise<ActionResult> {
+		try {
+			const node = this.node(action.target);
+			switch (action.verb) {
+				case 'exec': {
+					const { exitCode, output } = await this.exec(action.target, action.arg!);
+					return { ok: exitCode === 0, detail: `exit ${exitCode}${output.trim() ? `: ${output.trim().split('\n').slice(-2).join(' / ')}` : ''}` };
+				}
+				case 'build': {
+					const engine = [...this.engines.values()][0];
+					await buildImage(engine.docker, this.plan.images.find((i) => i.name === action.target)!, this.dir);
+					return { ok: true, detail: `built image ${action.target} from its recipe` };
+				}
+				case 'commit': {
+					const [repo, tag = 'latest'] = action.arg!.split(':');
+					const image = await this.container(action.target).commit({ repo, tag });
+					return { ok: true, detail: `${action.target} saved as image ${action.arg} (${String(image.Id).slice(7, 19)})` };
+				}
+				case 'stop':
+					this.releaseContainer(action.target);
+					await this.container(action.target).stop({ t: 2 });
+					return { ok: true, detail: `${action.target} stopped` };
+				case 'start': {
+					const exists = await this.container(action.target).inspect().then(() => true, () => false);
+					await this.startContainer(node.name, !exists);
+					return { ok: true, detail: `${action.target} running from image ${node.container!.image}` };
+				}
+				case 'remove':
+					await this.container(action.target).remove();
+					return { ok: true, detail: `${action.target} removed` };
+			}
+		} catch (error) {
+			const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
+			return { ok: false, detail: message };
+		}
+	}
+
+	async exec(name: string, command: string): Promise<{ exitCode: number; output: string }> {
+		const node = this.node(name);
+		if (node.container) return execIn(this.container(name), command);
+		const result = await execa('ip', ['netns', 'exec', nodeNamespace(this.id, name), 'sh', '-c', command], { reject: false, all: true, timeout: 30_000 });
+		return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
+	}
+
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
 		const agent = this.agents.get(from);
-		if (!agent) return { status: 'error', detail: `no agent on ${from}`, ms: 0 };
+		if (!agent) return { status: 'error', detail: `${from} is not running`, ms: 0 };
 		try {
 			return await agent.probe(request, { sshKeyFile: this.key?.privateFile });
 		} catch (error) {
@@ -92,13 +202,18 @@ class NetnsLab implements Lab {
 	async detach(): Promise<void> {
 		for (const agent of this.agents.values()) agent.close();
 		this.agents.clear();
-		await writeState(this.dir, this.state(true));
+		this.kept = true;
+		await this.saveState();
 	}
 
 	async teardown(): Promise<void> {
 		if (this.down) return;
 		this.down = true;
+		for (const name of [...this.containerPids.keys()]) this.releaseContainer(name);
 		for (const agent of this.agents.values()) agent.close();
+		await killRunProcesses(this.id);
+		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
+		await Promise.all(engines.map(stopEngine));
 		await removeNamespaces(namespacesOf(this.plan, this.id));
 		await rm(this.dir, { recursive: true, force: true });
 	}

@@ -3,11 +3,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 
-/** Starts a long-running program in a namespace, detached from labcheck, output to `logFile`. */
-export function startDetached(namespace: string, argv: string[], logFile: string): ChildProcess {
+/** How to run a program inside a node: `ip netns exec NS` for namespaces, nsenter for a container's network. */
+export type Enter = string[];
+export const enterNamespace = (namespace: string): Enter => ['ip', 'netns', 'exec', namespace];
+export const enterNetworkOf = (pid: number): Enter => ['nsenter', `--net=/proc/${pid}/ns/net`];
+
+/** Starts a long-running program inside a node, detached from labcheck, output to `logFile`. */
+export function startDetached(enter: Enter, argv: string[], logFile: string): ChildProcess {
 	const fd = openSync(logFile, 'a');
 	try {
-		const child = spawn('ip', ['netns', 'exec', namespace, ...argv], { detached: true, stdio: ['ignore', fd, fd] });
+		const child = spawn(enter[0], [...enter.slice(1), ...argv], { detached: true, stdio: ['ignore', fd, fd] });
 		child.unref();
 		return child;
 	} finally {
@@ -34,4 +39,16 @@ export async function removeNamespaces(namespaces: string[]): Promise<void> {
 export async function labNamespaces(pattern: RegExp): Promise<string[]> {
 	const result = await execa('ip', ['netns', 'list'], { reject: false });
 	return result.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => pattern.test(n));
+}
+
+/** Processes a run started outside named namespaces (in containers' networks): found by the run id in their command line. */
+export async function killRunProcesses(id: string): Promise<void> {
+	const { stdout } = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
+	for (const line of stdout.split('\n')) {
+		const [pid, ...args] = line.trim().split(/\s+/);
+		const cmd = args.join(' ');
+		if (cmd.includes(`--lab ${id}`) || cmd.includes(`/run/labcheck/${id}/`)) {
+			try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+		}
+	}
 }

@@ -2,6 +2,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE_ROOT } from './names.js';
+import type { EngineInfo } from './docker/engine.js';
 
 export interface LabState {
 	id: string;
@@ -12,6 +13,10 @@ export interface LabState {
 	kept: boolean;
 	namespaces: string[];
 	nodes: Record<string, string>;
+	/** Docker engines of the lab, with everything needed to remove them after a crash. */
+	engines: EngineInfo[];
+	/** Containers by node name, for `exec` on a kept lab. */
+	containers: Record<string, { socket: string; name: string }>;
 }
 
 export const writeState = (dir: string, state: LabState) => writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);

@@ -8,23 +8,28 @@ import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendError } from '../../errors.js';
 
+// Docker networks and containers are made by the nodes' Docker engines, not here.
+const bridged = (plan: Plan) => plan.networks.filter((n) => !n.engine);
+const namespaced = (plan: Plan) => plan.nodes.filter((n) => !n.container);
+const isDocker = (plan: Plan, network: string) => Boolean(plan.networks.find((n) => n.name === network)?.engine);
+
 export function namespacesOf(plan: Plan, id: string): string[] {
-	return [...plan.networks.map((n) => switchNamespace(id, n.name)), ...plan.nodes.map((n) => nodeNamespace(id, n.name))];
+	return [...bridged(plan).map((n) => switchNamespace(id, n.name)), ...namespaced(plan).map((n) => nodeNamespace(id, n.name))];
 }
 
 export async function createTopology(plan: Plan, id: string): Promise<void> {
 	await ipBatch(undefined, namespacesOf(plan, id).map((ns) => `netns add ${ns}`), 'create namespaces');
-	await Promise.all(plan.networks.map((net) => ipBatch(switchNamespace(id, net.name), [
+	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name), [
 		'link set lo up',
 		'link add br0 type bridge forward_delay 0 stp_state 0',
 		'link set br0 up',
 	], `network "${net.name}": create bridge`)));
 
-	const ports = new Map<string, string[]>(plan.networks.map((n) => [n.name, []]));
+	const ports = new Map<string, string[]>(bridged(plan).map((n) => [n.name, []]));
 	let veth = 0;
-	await Promise.all(plan.nodes.map((node, index) => {
+	await Promise.all(namespaced(plan).map((node, index) => {
 		const lines = ['link set lo up'];
-		for (const iface of node.interfaces) {
+		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
 			// Distinct ifindexes on both ends: the kernel then treats their carrier-up as urgent and
 			// activates them at once, instead of up to a second later (see waitLinksUp).
 			const ifindex = 1000 + 2 * veth++;
@@ -41,13 +46,13 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 		lines.push(...natRules(node).ip);
 		return ipBatch(nodeNamespace(id, node.name), lines, `node "${node.name}": create interfaces`);
 	}));
-	await Promise.all(plan.networks.map((net) => ipBatch(switchNamespace(id, net.name),
+	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name),
 		ports.get(net.name)!.flatMap((p) => [`link set ${p} master br0`, `link set ${p} up`]),
 		`network "${net.name}": plug ports`)));
 
 	await Promise.all(namespacesOf(plan, id).map(waitLinksUp));
 
-	await Promise.all(plan.nodes.map((node) => {
+	await Promise.all(namespaced(plan).map((node) => {
 		const { iptables } = natRules(node);
 		const sysctl = node.forwarding ? 'echo 1 > /proc/sys/net/ipv4/ip_forward' : '';
 		if (!iptables && !sysctl) return undefined;

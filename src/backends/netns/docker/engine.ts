@@ -1,0 +1,117 @@
+// A dedicated Docker engine per lab node: dockerd started in the node's network namespace, so its
+// docker0 and NAT live inside the lab (as in the seeds' VM) and nothing of Docker touches the root
+// namespace's network. Its data, sockets and cgroups carry the run id so `labcheck clean` finds them.
+import { spawn } from 'node:child_process';
+import { openSync, closeSync, existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import { execa } from 'execa';
+import { BackendError, EnvironmentError } from '../../../errors.js';
+
+export interface EngineInfo { node: string; namespace: string; socket: string; pidFile: string; dataRoot: string; execRoot: string; cgroupParent: string; log: string }
+
+export const DATA_ROOT = '/var/lib/labcheck';
+
+export function engineInfo(id: string, dir: string, node: string, namespace: string): EngineInfo {
+	const short = join(dir, `d-${node}`.slice(0, 14));
+	return {
+		node, namespace,
+		socket: `${short}.sock`,
+		pidFile: `${short}.pid`,
+		execRoot: `${short}.x`,
+		dataRoot: join(DATA_ROOT, id, node),
+		cgroupParent: `labcheck-${id}-${node}`,
+		log: join(dir, 'logs', `${node}.dockerd.log`),
+	};
+}
+
+export async function startEngine(info: EngineInfo): Promise<Docker> {
+	if (!existsSync('/usr/sbin/dockerd') && (await execa('sh', ['-c', 'command -v dockerd'], { reject: false })).exitCode !== 0) {
+		throw new EnvironmentError('this lab runs Docker but the machine lacks dockerd', 'run `npx labcheck doctor --fix` (or apt-get install docker.io)');
+	}
+	await mkdir(info.dataRoot, { recursive: true });
+	await mkdir(join(info.log, '..'), { recursive: true });
+	const fd = openSync(info.log, 'a');
+	try {
+		// nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroups dockerd needs.
+		spawn('nsenter', [`--net=/var/run/netns/${info.namespace}`, 'dockerd',
+			'--data-root', info.dataRoot, '--exec-root', info.execRoot, '--pidfile', info.pidFile,
+			'-H', `unix://${info.socket}`, '--cgroup-parent', info.cgroupParent,
+			'--bridge=none', '--iptables=true', '--ip-forward=true', '--log-level=warn',
+		], { detached: true, stdio: ['ignore', fd, fd] }).unref();
+	} finally {
+		closeSync(fd);
+	}
+	const docker = new Docker({ socketPath: info.socket });
+	const deadline = Date.now() + 20_000;
+	while (Date.now() < deadline) {
+		try {
+			await docker.ping();
+			return docker;
+		} catch {
+			await sleep(50);
+		}
+	}
+	const tail = (await readFile(info.log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
+	throw new BackendError(`node "${info.node}": dockerd did not start${tail ? `: ${tail}` : ''}`);
+}
+
+const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+
+/** Stops the engine and removes every trace: containers, their processes, mounts, data, cgroups. */
+export async function stopEngine(info: EngineInfo): Promise<void> {
+	const docker = new Docker({ socketPath: info.socket });
+	const pid = Number(await readFile(info.pidFile, 'utf8').catch(() => '0'));
+	if (pid && alive(pid)) {
+		try {
+			const containers = await docker.listContainers({ all: true });
+			await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+		} catch { /* engine not answering: the cgroup sweep below still finds its containers */ }
+		process.kill(pid, 'SIGTERM');
+		for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
+		if (alive(pid)) process.kill(pid, 'SIGKILL');
+	}
+	await killCgroup(info.cgroupParent);
+	const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1])
+		.filter((m) => m && (m.startsWith(info.dataRoot) || m.startsWith(info.execRoot))).sort().reverse();
+	for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
+	await rm(info.dataRoot, { recursive: true, force: true });
+	await rm(info.execRoot, { recursive: true, force: true });
+	await rmdir(join(info.dataRoot, '..')).catch(() => {}); // the run's folder, once its last engine is gone
+	await Promise.all([info.socket, info.pidFile].map((f) => rm(f, { force: true })));
+	await removeCgroups(info.cgroupParent);
+}
+
+async function cgroupDirs(parent: string): Promise<string[]> {
+	const controllers = await readdir('/sys/fs/cgroup').catch(() => [] as string[]);
+	const roots = [join('/sys/fs/cgroup', parent), ...controllers.map((c) => join('/sys/fs/cgroup', c, parent))];
+	const found: string[] = [];
+	const walk = async (dir: string) => {
+		const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+		if (!entries) return;
+		for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
+		found.push(dir);
+	};
+	for (const root of roots) await walk(root);
+	return found; // deepest first
+}
+
+/** Kills what still runs in the engine's cgroups: containers of an engine that died without stopping them. */
+async function killCgroup(parent: string): Promise<void> {
+	for (const dir of await cgroupDirs(parent)) {
+		const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+		for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+	}
+}
+
+async function removeCgroups(parent: string): Promise<void> {
+	for (let attempt = 0; attempt < 20; attempt++) {
+		const dirs = await cgroupDirs(parent);
+		if (dirs.length === 0) return;
+		await Promise.all(dirs.map((d) => rmdir(d).catch(() => {})));
+		if ((await cgroupDirs(parent)).length === 0) return;
+		await sleep(50);
+	}
+}
