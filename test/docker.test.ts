@@ -69,6 +69,21 @@ test.serial('docker-bridge reproduces LAB-REFERENCE §4 and its management steps
 	await assertNothingLeft(t, before);
 });
 
+test.serial('user-defined and internal Docker networks: reachable inside, isolated from each other, no way out when internal', async (t) => {
+	const before = await snapshot();
+	const json = join(tmp, 'networks.json');
+	const run = await labcheck(['run', 'scenarios/docker-networks.yaml', '--json', json, '--no-report']);
+	t.is(run.exitCode, 0, `${run.stdout}${run.stderr}`);
+	const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+	t.deepEqual(Object.fromEntries(report.results.map((r) => [r.id, r.actual])), {
+		'ping worker -> api': 'reachable', 'http worker -> api': 'reachable', 'ping api -> internet': 'reachable',
+		'ping web -> api': 'unreachable', 'ping keeper -> secrets': 'reachable', 'ping secrets -> internet': 'unreachable',
+		'ping vm -> api': 'reachable',
+	});
+	t.regex(report.results.find((r) => r.id === 'ping web -> api')!.explanation!, /Docker isolates its bridge networks/);
+	await assertNothingLeft(t, before);
+});
+
 test.serial('a container with a missing image fails the build with the fix, and leaves nothing', async (t) => {
 	const before = await snapshot();
 	const file = join(tmp, 'missing-image.yaml');

@@ -30,7 +30,15 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 		if (natOf && to.node !== natOf.host && !sharesNetwork(plan, from, to.address)) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
 		return undefined;
 	}
+	const fromNode = nodeByName(plan, from);
+	const fromNet = fromNode?.container ? plan.networks.find((n) => n.name === fromNode.interfaces[0]?.network) : undefined;
+	if (fromNet?.internal && !sharesNetwork(plan, from, to.address)) {
+		return `${from} is on ${fromNet.name}, an internal Docker network (--internal): Docker gives it no way out of ${fromNet.subnet}`;
+	}
 	const docker = dockerNetworkOwning(plan, to.address);
+	if (docker && fromNode?.container?.engine === docker.engine && !sharesNetwork(plan, from, to.address)) {
+		return `${from} and ${to.node ?? to.address} are on different Docker networks of ${docker.engine}; Docker isolates its bridge networks from one another (DOCKER-ISOLATION rules drop the traffic)`;
+	}
 	if (docker && from !== docker.engine && !sharesNetwork(plan, from, to.address)) {
 		const nat = natHostOf(plan, docker.engine);
 		return `${to.address} is on ${docker.engine}'s Docker network ${docker.name} (${docker.subnet}): Docker's NAT hides it inside ${docker.engine}${nat ? `, which itself sits behind ${nat.host}'s NAT` : ''}, so ${from} has no route there; publish a port (-p) to reach it`;
