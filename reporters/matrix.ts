@@ -5,7 +5,8 @@ import type { Plan } from '../src/plan/types.js';
 export interface Cell { probe: string; port?: number; reachable: boolean; passed: boolean; expected: string }
 export interface Matrix { rows: string[]; columns: string[]; cell(row: string, column: string): Cell[] }
 
-export const columnOf = (r: CheckResult) => r.check.to.node ?? r.check.to.label;
+// A node's column; `vm@floating` (another address of the same node) gets a column of its own.
+export const columnOf = (r: CheckResult) => (r.check.to.label.includes('@') ? r.check.to.label.split(':')[0] : r.check.to.node ?? r.check.to.label);
 
 export function buildMatrix(plan: Plan, all: CheckResult[]): Matrix {
 	const results = all.filter((r) => r.check.probe !== 'exec');

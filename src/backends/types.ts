@@ -15,8 +15,9 @@ export interface Lab {
 	readonly sshKeyFile?: string;
 	/** Runs a probe from inside `from`. A probe failure is a result, never an exception. */
 	probe(from: string, request: ProbeRequest): Promise<ProbeResult>;
-	/** Carries out one change of a step (stop, commit, …). A refusal is a result, never an exception. */
-	act(action: PlanAction): Promise<ActionResult>;
+	/** Carries out one change of a step (stop, commit, allow, float, …) so the lab matches `next`, the plan
+	 * after the change. A refusal is a result, never an exception. */
+	act(action: PlanAction, next: Plan): Promise<ActionResult>;
 	/** Runs a shell command inside a node: its exit code and output. */
 	exec(node: string, command: string): Promise<{ exitCode: number; output: string }>;
 	/** Stops what labcheck needs only while it runs (probe agents) and leaves the lab up. */

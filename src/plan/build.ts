@@ -7,6 +7,7 @@ import { didYouMean } from '../scenario/suggest.js';
 import { buildChecks } from './checks.js';
 import { buildServices } from './services.js';
 import { planContainers } from './docker.js';
+import { planCloud } from './cloud.js';
 import { buildSteps } from './steps.js';
 import type { Plan, PlanForward, PlanNetwork, PlanNode } from './types.js';
 
@@ -80,7 +81,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		node.interfaces.push({ network: net.name, address: chosen, prefix: net.cidr.prefix, ifname: `eth${node.interfaces.length}` });
 	};
 	const newNode = (name: string, kind: PlanNode['kind'], auto: boolean, about?: string): PlanNode => {
-		const node: PlanNode = { name, kind, about, auto, interfaces: [], routes: [], forwarding: false, nat: [], masquerade: [], services: [] };
+		const node: PlanNode = { name, kind, about, auto, interfaces: [], routes: [], forwarding: false, nat: [], masquerade: [], services: [], floating: [] };
 		nodes.set(name, node);
 		return node;
 	};
@@ -141,6 +142,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	}
 
 	planContainers(problems, declared, nodes, networks, addNetwork, attach);
+	planCloud(problems, nodes, networks);
 
 	for (const [name, spec] of declared) {
 		const node = nodes.get(name)!;
@@ -156,7 +158,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 
 	addGateways(networks, nodes, taken, addNetwork, allocate);
 	for (const node of nodes.values()) {
-		if (node.auto || node.kind === 'internet' || node.routes.some((r) => r.to === 'default')) continue;
+		if (node.auto || node.kind === 'internet' || node.routes.some((r) => r.to === 'default') || scenario.nodes[node.name]?.routes) continue;
 		const own = new Set(node.interfaces.map((i) => i.address));
 		const gateway = node.interfaces.map((i) => networks.get(i.network)!.gateway).find((g) => g && !own.has(g));
 		if (gateway) node.routes.push({ to: 'default', via: gateway });
@@ -220,7 +222,7 @@ function addGateways(
 		}
 		if (!internet || net.role === 'private' || net.role === 'host-only') continue;
 		const wan = networks.get(WAN.name) ?? addNetwork(WAN.name, WAN.subnet, 'wan');
-		const router: PlanNode = { name: `${net.name}-gw`, kind: 'router', auto: true, about: `gateway of ${net.name} to the internet`, interfaces: [], routes: [], forwarding: true, nat: [], masquerade: [], services: [] };
+		const router: PlanNode = { name: `${net.name}-gw`, kind: 'router', auto: true, about: `gateway of ${net.name} to the internet`, interfaces: [], routes: [], forwarding: true, nat: [], masquerade: [], services: [], floating: [] };
 		const wanAddress = allocate(wan, 1);
 		for (const [network, address] of [[net.name, net.gateway], [wan.name, wanAddress]] as const) {
 			taken.set(`${network}/${address}`, router.name);

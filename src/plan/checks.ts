@@ -58,7 +58,7 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 			problem(`unknown node "${from}"`, didYouMean(from, plan.nodes.map((n) => n.name)));
 			return undefined;
 		}
-		const target = resolveTarget(plan, to, options);
+		const target = resolveTarget(plan, to, options, problems.loaded.scenario.steps ?? []);
 		if (typeof target === 'string') {
 			problem(target, to.includes('@') ? undefined : didYouMean(to, plan.nodes.map((n) => n.name)));
 			return undefined;
@@ -93,10 +93,12 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 	}
 }
 
-function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarget | string {
+function resolveTarget(plan: Plan, text: string, options: PlanOptions, steps: StepActions): PlanTarget | string {
 	if (isIP(text)) {
 		const owner = ownerOf(plan, text);
 		if (owner) return { label: text, node: owner.node.name, address: text };
+		const floating = [...floatingAddresses(plan, steps)].find(([, address]) => address === text);
+		if (floating) return { label: text, node: floating[0], address: text };
 		if (options.allowExternal) return { label: text, address: text };
 		const internet = plan.nodes.find((n) => n.kind === 'internet');
 		return `${text} is not an address of this lab; labcheck only probes its own lab${internet ? ` (the lab's internet is ${internet.interfaces[0]?.address})` : ''}. Pass --allow-external to probe it anyway`;
@@ -105,6 +107,10 @@ function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarg
 	const node = nodeByName(plan, name);
 	if (!node) return `unknown node "${name}"`;
 	if (!network) return { label: name, node: name, address: node.interfaces[0].address };
+	if (network === 'floating') {
+		const address = floatingAddresses(plan, steps).get(name);
+		return address ? { label: text, node: name, address } : `${name} has no floating IP: give a router \`floating: { IP: ${name} }\` or add a step "float ${name} IP"`;
+	}
 	const iface = node.interfaces.find((i) => i.network === network);
 	if (!iface) return `${name} has no address on "${network}"; it is on ${node.interfaces.map((i) => i.network).join(', ')}`;
 	return { label: text, node: name, address: iface.address };
@@ -115,4 +121,19 @@ function defaultPort(plan: Plan, probe: string, target: PlanTarget): number | un
 	if (probe !== 'http' || !target.node) return undefined;
 	const services = nodeByName(plan, target.node)!.services.filter((s) => s.name !== 'sshd');
 	return (services.find((s) => s.name === 'calculator') ?? services[0])?.port;
+}
+
+type StepActions = Array<{ do?: Array<string | { action: string }> }>;
+
+/** Floating IPs the scenario gives: routers' `floating`, and every "float NODE IP" of its steps. */
+function floatingAddresses(plan: Plan, steps: StepActions): Map<string, string> {
+	const found = new Map<string, string>();
+	for (const router of plan.nodes) for (const f of router.floating) found.set(f.node, f.address);
+	for (const step of steps) {
+		for (const item of step.do ?? []) {
+			const m = /^float\s+(\S+)\s+(\d+\.\d+\.\d+\.\d+)$/.exec((typeof item === 'string' ? item : item.action).trim());
+			if (m && !found.has(m[1])) found.set(m[1], m[2]);
+		}
+	}
+	return found;
 }

@@ -1,9 +1,20 @@
 // Steps: the changes a scenario makes one after another (commit, stop, start, remove, exec, build).
 import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
-import { nodeByName, type Plan, type PlanAction, type PlanImage, type PlanStep } from './types.js';
+import { floatProblem, onLink, parseRoute, parseRule } from './cloud.js';
+import { nodeByName, type Plan, type PlanAction, type PlanImage, type PlanNode, type PlanStep, type PlanNetwork } from './types.js';
 
 const GRAMMAR: Array<[RegExp, PlanAction['verb']]> = [
+	[/^allow\s+(.+?)\s+to\s+(\S+)$/, 'allow'],
+	[/^revoke\s+(.+?)\s+to\s+(\S+)$/, 'revoke'],
+	[/^float\s+(\S+)\s+(\d+\.\d+\.\d+\.\d+)$/, 'float'],
+	[/^unfloat\s+(\S+)$/, 'unfloat'],
+	[/^route\s+add\s+(\S+)\s+((?:default|\S+\/\d+)\s+via\s+\S+)$/, 'route-add'],
+	[/^route\s+del(?:ete)?\s+(\S+)\s+(default|\S+\/\d+)$/, 'route-del'],
+	[/^link\s+down\s+(\S+)\s+(\S+)$/, 'link-down'],
+	[/^link\s+up\s+(\S+)\s+(\S+)$/, 'link-up'],
+	[/^service\s+stop\s+(\S+)\s+(\S+)$/, 'service-stop'],
+	[/^service\s+start\s+(\S+)\s+(\S+)$/, 'service-start'],
 	[/^commit\s+(\S+)\s+as\s+([a-z0-9][a-z0-9._/-]*(?::[\w.-]+)?)$/, 'commit'],
 	[/^(?:stop)\s+(\S+)$/, 'stop'],
 	[/^(?:start|run)\s+(\S+)$/, 'start'],
@@ -31,7 +42,8 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 	for (const [re, verb] of GRAMMAR) {
 		const m = re.exec(text);
 		if (!m) continue;
-		const [, target, arg] = m;
+		let [, target, arg] = m;
+		if (verb === 'allow' || verb === 'revoke') [target, arg] = [m[2], m[1]];
 		if (verb === 'build') {
 			if (!images.some((i) => i.name === target)) {
 				problems.add(path, `no image "${target}" to build`, didYouMean(target, images.map((i) => i.name)) ?? 'declare it under `images:` with a `dockerfile`');
@@ -44,12 +56,58 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 			problems.add(path, `unknown node "${target}"`, didYouMean(target, plan.nodes.map((n) => n.name)));
 			return undefined;
 		}
+		const cloud = checkCloudAction(plan, verb, node, arg);
+		if (cloud === undefined) { /* not a cloud verb */ } else if (typeof cloud === 'string') {
+			problems.add(path, cloud);
+			return undefined;
+		} else return { text, verb, target, arg, ...cloud };
 		if (verb !== 'exec' && !node.container) {
 			problems.add(path, `${verb} works on containers; "${target}" is a ${node.kind}`);
 			return undefined;
 		}
 		return { text, verb, target, arg };
 	}
-	problems.add(path, `cannot read action "${text}"`, 'actions: commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE');
+	problems.add(path, `cannot read action "${text}"`, 'actions: allow RULE to NODE, revoke RULE to NODE, float NODE IP, unfloat NODE, route add NODE SUBNET via GW, route del NODE SUBNET, link down|up NODE NETWORK, service stop|start NODE NAME, commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE');
 	return undefined;
+}
+
+const CLOUD = new Set<PlanAction['verb']>(['allow', 'revoke', 'float', 'unfloat', 'route-add', 'route-del', 'link-down', 'link-up', 'service-stop', 'service-start']);
+
+/** Checks a cloud action against the plan: a sentence saying what is wrong, its parsed parts, or undefined for other verbs. */
+function checkCloudAction(plan: Plan, verb: PlanAction['verb'], node: PlanNode, arg: string | undefined): Partial<PlanAction> | string | undefined {
+	if (!CLOUD.has(verb)) return undefined;
+	const networks = new Map<string, PlanNetwork>(plan.networks.map((n) => [n.name, n]));
+	switch (verb) {
+		case 'allow':
+		case 'revoke': {
+			if (!node.security) return `${node.name} has no security group; give it one with \`security_group: []\``;
+			const rule = parseRule(`allow ${arg}`);
+			return typeof rule === 'string' ? rule : { rule };
+		}
+		case 'float': {
+			const router = routerFor(plan, networks, node, arg!);
+			if (typeof router === 'string') return router;
+			return { arg };
+		}
+		case 'unfloat':
+			return {};
+		case 'route-add': {
+			const route = parseRoute(arg!);
+			return onLink(node, networks, route.via) ? { route } : `gateway ${route.via} is on none of ${node.name}'s networks`;
+		}
+		case 'route-del':
+			return { route: { to: arg === 'default' ? 'default' : arg!, via: '' } };
+		case 'link-down':
+		case 'link-up':
+			return node.interfaces.some((i) => i.network === arg) ? {} : `${node.name} has no interface on "${arg}"`;
+		default:
+			return node.services.some((s) => s.name === arg) ? {} : `${node.name} runs no service "${arg}"; it runs ${node.services.map((s) => s.name).join(', ') || 'none'}`;
+	}
+}
+
+/** The router that can carry floating IP `address` to `node`. */
+export function routerFor(plan: Plan, networks: Map<string, PlanNetwork>, node: PlanNode, address: string): PlanNode | string {
+	const nodes = new Map(plan.nodes.map((n) => [n.name, n]));
+	const routers = plan.nodes.filter((n) => n.kind === 'router' && !floatProblem(n, nodes, networks, address, node.name));
+	return routers[0] ?? `no router both reaches ${node.name} and owns a network with ${address}`;
 }

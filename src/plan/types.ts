@@ -21,7 +21,7 @@ export interface PlanNetwork {
 	internal?: boolean;
 }
 
-export interface PlanInterface { network: string; address: string; prefix: number; ifname: string }
+export interface PlanInterface { network: string; address: string; prefix: number; ifname: string; down?: boolean }
 export interface PlanRoute { to: string; via: string }
 
 /** A port forward of a NAT engine: hostPort on any of the host's addresses → guest:guestPort. */
@@ -30,7 +30,13 @@ export interface PlanForward { proto: 'tcp' | 'udp'; hostPort: number; guest: st
 /** VirtualBox-style NAT: `guest` sits on `network` behind this node, which hides it and forwards only `forwards`. */
 export interface PlanNat { network: string; subnet: string; gateway: string; guest: string; forwards: PlanForward[] }
 
-export interface PlanService { name: ServiceName; port: number; peers?: Partial<Record<ServiceName, string>> }
+export interface PlanService { name: ServiceName; port: number; peers?: Partial<Record<ServiceName, string>>; stopped?: boolean }
+
+/** An ingress rule of a security group: protocol, optional port range, remote CIDR. */
+export interface SecurityRule { text: string; proto: 'icmp' | 'tcp' | 'udp' | 'any'; ports?: [number, number]; from: string }
+
+/** A floating IP of a router: `address` on its public side, 1:1 NAT to `node`'s `privateAddress`. */
+export interface PlanFloating { address: string; node: string; privateAddress: string }
 
 export interface PlanNode {
 	name: string;
@@ -41,8 +47,11 @@ export interface PlanNode {
 	routes: PlanRoute[];
 	forwarding: boolean;
 	nat: PlanNat[];
-	/** Source NAT of a router: traffic from `from` leaving through `outNetwork` takes the router's address. */
-	masquerade: Array<{ from: string; outNetwork: string }>;
+	/** Source NAT of a router: traffic from `from` leaving through `outNetwork` (or any network but `notOut`) takes the router's address. */
+	masquerade: Array<{ from: string; outNetwork?: string; notOut?: string }>;
+	/** Ingress rules when the node has a security group (default deny ingress); undefined when it has none. */
+	security?: SecurityRule[];
+	floating: PlanFloating[];
 	services: PlanService[];
 	/** The node runs a Docker engine of its own (a dedicated dockerd in its namespace). */
 	engine?: boolean;
@@ -54,7 +63,16 @@ export interface PlanPublish { proto: 'tcp' | 'udp'; hostPort: number; container
 export interface PlanContainer { engine: string; image: string; publish: PlanPublish[]; start: boolean }
 
 /** A change a step makes: `verb target [args]`, e.g. commit ct2 as snap. */
-export interface PlanAction { text: string; verb: 'commit' | 'stop' | 'start' | 'remove' | 'exec' | 'build'; target: string; arg?: string; expect: 'ok' | 'refused'; at: SourcePosition }
+export interface PlanAction {
+	text: string;
+	verb: 'commit' | 'stop' | 'start' | 'remove' | 'exec' | 'build' | 'allow' | 'revoke' | 'float' | 'unfloat' | 'route-add' | 'route-del' | 'link-down' | 'link-up' | 'service-stop' | 'service-start';
+	target: string;
+	arg?: string;
+	rule?: SecurityRule;
+	route?: PlanRoute;
+	expect: 'ok' | 'refused';
+	at: SourcePosition;
+}
 
 export interface PlanStep { name: string; actions: PlanAction[] }
 

@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import { explain } from './explain.js';
 import type { Backend, Lab } from '../backends/types.js';
 import type { Plan, PlanCheck } from '../plan/types.js';
+import { applyAction } from '../plan/apply.js';
 import type { ProbeResult } from '../../probes/types.js';
 import { environment } from './environment.js';
 import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
@@ -35,11 +36,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const actions: ActionOutcome[] = [];
 	const limit = pLimit(options.concurrency ?? 32);
 	// Containers not running at the current point of the scenario, so explanations can say so.
+	let current = plan;
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
 	const check = async (c: PlanCheck): Promise<CheckResult> => {
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
 		const verdict = judge(c, result);
-		const done: CheckResult = { check: c, result, ...verdict, explanation: explain(plan, c, result, verdict.passed, absent) };
+		const done: CheckResult = { check: c, result, ...verdict, explanation: explain(current, c, result, verdict.passed, absent) };
 		await emit('onCheckEnd', done);
 		return done;
 	};
@@ -51,7 +53,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		for (const [k, step] of plan.steps.entries()) {
 			await emit('onStepStart', step, k + 1);
 			for (const action of step.actions) {
-				const result = await lab.act(action);
+				const next = applyAction(current, action);
+				const result = await lab.act(action, next);
+				if (result.ok) current = next;
 				const outcome: ActionOutcome = { step: k + 1, action, result, passed: result.ok === (action.expect === 'ok') };
 				actions.push(outcome);
 				if (result.ok && (action.verb === 'stop' || action.verb === 'remove')) absent.add(action.target);

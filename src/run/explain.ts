@@ -1,7 +1,8 @@
 // One line per unreachable (or failed) result: why, in the lab's terms, from the plan and what the probe saw.
 import type { ProbeResult } from '../../probes/types.js';
 import { contains, parseCidr } from '../net/ipv4.js';
-import { nodeByName, ownerOf, type Plan, type PlanCheck } from '../plan/types.js';
+import { floatingOf } from '../plan/apply.js';
+import { nodeByName, ownerOf, type Plan, type PlanCheck, type SecurityRule } from '../plan/types.js';
 
 /** `absent`: containers not running at this point of the scenario (never started, stopped, removed). */
 export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passed: boolean, absent: ReadonlySet<string> = new Set()): string | undefined {
@@ -30,6 +31,8 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 		if (natOf && to.node !== natOf.host && !sharesNetwork(plan, from, to.address)) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
 		return undefined;
 	}
+	const cloud = explainCloud(plan, check, result);
+	if (cloud) return cloud;
 	const fromNode = nodeByName(plan, from);
 	const fromNet = fromNode?.container ? plan.networks.find((n) => n.name === fromNode.interfaces[0]?.network) : undefined;
 	if (fromNet?.internal && !sharesNetwork(plan, from, to.address)) {
@@ -109,3 +112,61 @@ function publishedAt(plan: Plan, address: string, port: number | undefined) {
 	}
 	return undefined;
 }
+
+const PROTO: Record<string, 'icmp' | 'tcp'> = { ping: 'icmp', tcp: 'tcp', http: 'tcp', ssh: 'tcp' };
+
+function ruleAllows(rule: SecurityRule, proto: string, port: number | undefined, source: string | undefined): boolean {
+	if (rule.proto !== 'any' && rule.proto !== proto) return false;
+	if (rule.ports && (port === undefined || port < rule.ports[0] || port > rule.ports[1])) return false;
+	return source === undefined || contains(parseCidr(rule.from), source);
+}
+
+/** Routers, floating IPs, security groups and static routes: the causes the cloud labs turn on. */
+function explainCloud(plan: Plan, check: PlanCheck, result: ProbeResult): string | undefined {
+	const { from, to } = check;
+	const proto = PROTO[check.probe];
+	const target = to.node ? nodeByName(plan, to.node) : undefined;
+	const fromNode = nodeByName(plan, from);
+	const floatingNow = to.node ? floatingOf(plan, to.node) : undefined;
+	if (to.label.endsWith('@floating') && floatingNow?.address !== to.address) {
+		return `no floating IP is associated with ${to.node} at this step: nothing answers for ${to.address}`;
+	}
+	const owner = ownerOf(plan, to.address);
+	const hidden = owner && plan.nodes.find((r) => r.masquerade.some((m) => m.notOut && m.notOut === owner.iface.network));
+	if (hidden && !sharesNetwork(plan, from, to.address)) {
+		return `${to.address} is a private address on ${owner!.iface.network}, hidden behind ${hidden.name}'s SNAT: nothing outside routes to it — reach ${owner!.node.name} through a floating IP`;
+	}
+	const stuck = firstHopWithoutRoute(plan, from, to.address);
+	if (stuck) {
+		const routes = nodeByName(plan, stuck)!.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none';
+		return `${stuck === from ? from : `${stuck}, on the way from ${from},`} has no route to ${to.address} (its static routes: ${routes})`;
+	}
+	if (target?.security && proto) {
+		const source = fromNode?.interfaces[0]?.address;
+		const viaFloat = floatingNow?.address === to.address;
+		const seenAs = viaFloat ? source : undefined;
+		if (!target.security.some((r) => ruleAllows(r, proto, to.port, seenAs))) {
+			const port = proto === 'tcp' && to.port ? `/${to.port}` : '';
+			return `${to.node}'s security group allows no ${proto}${port} ingress${seenAs ? ` from ${seenAs}` : ''} (default deny ingress); a rule such as "allow ${proto}${port} from 0.0.0.0/0" opens it`;
+		}
+	}
+	if (fromNode?.security && proto === 'icmp' && !fromNode.security.some((r) => ruleAllows(r, 'icmp', undefined, undefined))) {
+		return `${to.address}'s echo reply enters ${from} as ICMP ingress, and ${from}'s security group has no ICMP rule (default deny ingress; labcheck's groups track TCP and UDP connections, not ICMP, as the course's OpenStack behaved)`;
+	}
+	return undefined;
+}
+
+/** Follows static and connected routes from `from` toward `address`; the first node with no route, if any. */
+function firstHopWithoutRoute(plan: Plan, from: string, address: string): string | undefined {
+	let node = nodeByName(plan, from);
+	for (let hop = 0; node && hop < 16; hop++) {
+		if (sharesNetwork(plan, node.name, address) || node.floating.some((f) => f.address === address)) return undefined;
+		const candidates = node.routes.filter((r) => r.to === 'default' || contains(parseCidr(r.to), address));
+		if (candidates.length === 0) return node.kind === 'internet' ? undefined : node.name;
+		const best = candidates.sort((a, b) => prefixOf(b.to) - prefixOf(a.to))[0];
+		node = ownerOf(plan, best.via)?.node;
+	}
+	return undefined;
+}
+
+const prefixOf = (to: string) => (to === 'default' ? 0 : parseCidr(to).prefix);

@@ -52,6 +52,11 @@ export const nodeSchema = z.strictObject({
 	image: z.string().describe('Container: the image (default labcheck/base, built locally from busybox).').optional(),
 	publish: z.array(forwardSchema).describe('Container: published ports "HOSTPORT:CONTAINERPORT", as docker run -p.').optional(),
 	start: z.boolean().describe('Container: start with the lab (default true); false for one a step starts.').optional(),
+	routes: z.array(z.string().regex(/^(default|\d+\.\d+\.\d+\.\d+\/\d+)\s+via\s+\d+\.\d+\.\d+\.\d+$/, { error: 'expected "SUBNET via GATEWAY" or "default via GATEWAY"' }))
+		.describe('Static routes: "192.168.2.0/24 via 192.168.1.254", "default via 192.168.1.253".').optional(),
+	security_group: z.array(z.string()).describe('OpenStack-style security group: ingress denied but for these rules, e.g. "allow tcp/22 from 0.0.0.0/0". [] is the default group.').optional(),
+	snat: z.array(z.string()).describe('Router: hide these networks behind its own address on its other networks (tenant SNAT).').optional(),
+	floating: z.record(z.string(), z.string()).describe('Router: floating IPs, { "192.168.37.60": vm } — 1:1 NAT to the node\'s private address.').optional(),
 });
 
 export const actionSchema = z.union([

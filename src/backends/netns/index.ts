@@ -16,7 +16,9 @@ import { newRunId, nodeNamespace, stateDir } from './names.js';
 import { enterNamespace, enterNetworkOf, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
 import { startNodeServices } from './services.js';
 import { writeState, type LabState } from './state.js';
-import { createTopology, namespacesOf } from './topology.js';
+import { createTopology, floatingAddress, namespacesOf } from './topology.js';
+import { fullRules, managed } from './firewall.js';
+import { ipBatch, nsExec } from './shell.js';
 
 async function missing(command: string): Promise<boolean> {
 	return (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode !== 0;
@@ -56,12 +58,14 @@ class NetnsLab implements Lab {
 	private readonly engines = new Map<string, Engine>();
 	/** Processes started inside containers' networks (their namespaces are not named), by node. */
 	private readonly containerPids = new Map<string, number[]>();
+	/** Service processes of namespace nodes, by node then service, so a step can stop one. */
+	private readonly servicePids = new Map<string, Map<string, number>>();
 	private readonly dir: string;
 	private key?: RunKey;
 	private down = false;
 	private kept = false;
 
-	constructor(private readonly plan: Plan, readonly id: string, private readonly options: BuildOptions) {
+	constructor(private plan: Plan, readonly id: string, private readonly options: BuildOptions) {
 		this.dir = stateDir(id);
 	}
 
@@ -96,10 +100,17 @@ class NetnsLab implements Lab {
 		const namespaced = this.plan.nodes.filter((n) => !n.container && !n.auto);
 		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
 		await Promise.all([...this.agents.values()].map((a) => a.ready));
-		await Promise.all(namespaced.map((node) => startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.agents.get(node.name)!)));
+		await Promise.all(namespaced.map((node) => this.startServices(node)));
 		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
 		for (const node of this.plan.nodes.filter((n) => n.container?.start)) await this.startContainer(node.name, true);
 		log(`lab ${this.id}: up`);
+	}
+
+	private async startServices(node: PlanNode): Promise<void> {
+		const pids = await startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.agents.get(node.name)!);
+		const running = this.servicePids.get(node.name) ?? new Map<string, number>();
+		node.services.filter((s) => !s.stopped).forEach((s, i) => running.set(s.name, pids[i]));
+		this.servicePids.set(node.name, running);
 	}
 
 	private get run() {
@@ -145,41 +156,97 @@ class NetnsLab implements Lab {
 		this.containerPids.delete(name);
 	}
 
-	async act(action: PlanAction): Promise<ActionResult> {
+	async act(action: PlanAction, next: Plan): Promise<ActionResult> {
 		try {
-			const node = this.node(action.target);
-			switch (action.verb) {
-				case 'exec': {
-					const { exitCode, output } = await this.exec(action.target, action.arg!);
-					return { ok: exitCode === 0, detail: `exit ${exitCode}${output.trim() ? `: ${output.trim().split('\n').slice(-2).join(' / ')}` : ''}` };
-				}
-				case 'build': {
-					const engine = [...this.engines.values()][0];
-					await buildImage(engine.docker, this.plan.images.find((i) => i.name === action.target)!, this.dir);
-					return { ok: true, detail: `built image ${action.target} from its recipe` };
-				}
-				case 'commit': {
-					const [repo, tag = 'latest'] = action.arg!.split(':');
-					const image = await this.container(action.target).commit({ repo, tag });
-					return { ok: true, detail: `${action.target} saved as image ${action.arg} (${String(image.Id).slice(7, 19)})` };
-				}
-				case 'stop':
-					this.releaseContainer(action.target);
-					await this.container(action.target).stop({ t: 2 });
-					return { ok: true, detail: `${action.target} stopped` };
-				case 'start': {
-					const exists = await this.container(action.target).inspect().then(() => true, () => false);
-					await this.startContainer(node.name, !exists);
-					return { ok: true, detail: `${action.target} running from image ${node.container!.image}` };
-				}
-				case 'remove':
-					await this.container(action.target).remove();
-					return { ok: true, detail: `${action.target} removed` };
-			}
+			const result = await this.change(action, next);
+			this.plan = next;
+			return result;
 		} catch (error) {
 			const message = ((error as { json?: { message?: string } }).json?.message ?? (error as Error).message).trim();
-			return { ok: false, detail: message };
+			return { ok: false, detail: message.split('\n')[0] };
 		}
+	}
+
+	private async change(action: PlanAction, next: Plan): Promise<ActionResult> {
+		const node = this.node(action.target);
+		const after = next.nodes.find((n) => n.name === action.target)!;
+		const ns = nodeNamespace(this.id, action.target);
+		switch (action.verb) {
+			case 'exec': {
+				const { exitCode, output } = await this.exec(action.target, action.arg!);
+				if (exitCode !== 0) throw new Error(`exit ${exitCode}: ${output.trim().split('\n').slice(-1)[0] ?? ''}`);
+				return { ok: true, detail: `exit 0${output.trim() ? `: ${output.trim().split('\n').slice(-2).join(' / ')}` : ''}` };
+			}
+			case 'build': {
+				const engine = [...this.engines.values()][0];
+				await buildImage(engine.docker, this.plan.images.find((i) => i.name === action.target)!, this.dir);
+				return { ok: true, detail: `built image ${action.target} from its recipe` };
+			}
+			case 'commit': {
+				const [repo, tag = 'latest'] = action.arg!.split(':');
+				const image = await this.container(action.target).commit({ repo, tag });
+				return { ok: true, detail: `${action.target} saved as image ${action.arg} (${String(image.Id).slice(7, 19)})` };
+			}
+			case 'stop':
+				this.releaseContainer(action.target);
+				await this.container(action.target).stop({ t: 2 });
+				return { ok: true, detail: `${action.target} stopped` };
+			case 'start': {
+				const exists = await this.container(action.target).inspect().then(() => true, () => false);
+				await this.startContainer(node.name, !exists);
+				return { ok: true, detail: `${action.target} running from image ${node.container!.image}` };
+			}
+			case 'remove':
+				await this.container(action.target).remove();
+				return { ok: true, detail: `${action.target} removed` };
+			case 'allow':
+			case 'revoke':
+				await this.applyRules(after);
+				return { ok: true, detail: `${action.target}'s security group: ${after.security!.map((r) => r.text).join('; ') || 'no rule (default deny ingress)'}` };
+			case 'float':
+			case 'unfloat': {
+				const before = this.plan.nodes.filter((n) => n.floating.some((f) => f.node === action.target));
+				const routers = next.nodes.filter((n) => n.floating.some((f) => f.node === action.target) || before.some((b) => b.name === n.name));
+				for (const router of routers) {
+					const old = this.node(router.name).floating.filter((f) => f.node === action.target);
+					const lines = [...old.map((f) => floatingAddress(this.plan, router, f.address, 'del')), ...router.floating.filter((f) => f.node === action.target).map((f) => floatingAddress(next, router, f.address, 'add'))];
+					await ipBatch(nodeNamespace(this.id, router.name), lines, `router "${router.name}": floating IP`);
+					await this.applyRules(router);
+				}
+				// Neighbours may remember the address as unreachable from an earlier probe: forget it.
+				const moved = [...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).map((f) => f.address);
+				await Promise.all(next.nodes.filter((n) => managed(n) && !n.auto || n.kind === 'router').map((n) =>
+					ipBatch(nodeNamespace(this.id, n.name), [...new Set(moved)].map((a) => `neigh flush to ${a}`), `node "${n.name}": neighbours`)));
+				const fip = routers.flatMap((r) => r.floating).find((f) => f.node === action.target);
+				return { ok: true, detail: fip ? `${fip.address} → ${action.target} ${fip.privateAddress} on ${routers[0].name}` : `${action.target} has no floating IP` };
+			}
+			case 'route-add':
+				await ipBatch(ns, [`route replace ${action.route!.to} via ${action.route!.via}`], `node "${action.target}": add route`);
+				return { ok: true, detail: `${action.target}: ${action.route!.to} via ${action.route!.via}` };
+			case 'route-del':
+				await ipBatch(ns, [`route del ${action.route!.to}`], `node "${action.target}": delete route`);
+				return { ok: true, detail: `${action.target}: no route ${action.route!.to} any more` };
+			case 'link-down':
+			case 'link-up': {
+				const iface = node.interfaces.find((i) => i.network === action.arg)!;
+				await ipBatch(ns, [`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`], `node "${action.target}": link`);
+				return { ok: true, detail: `${action.target} ${iface.ifname} (${action.arg}) ${action.verb === 'link-down' ? 'down' : 'up'}` };
+			}
+			case 'service-stop': {
+				const pid = this.servicePids.get(action.target)?.get(action.arg!);
+				if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+				this.servicePids.get(action.target)?.delete(action.arg!);
+				return { ok: true, detail: `${action.arg} stopped on ${action.target}` };
+			}
+			case 'service-start':
+				await this.startServices({ ...after, services: after.services.filter((s) => s.name === action.arg) });
+				return { ok: true, detail: `${action.arg} listening on ${action.target}` };
+		}
+	}
+
+	private async applyRules(node: PlanNode): Promise<void> {
+		if (!managed(node)) throw new Error(`${node.name}'s firewall belongs to its Docker engine`);
+		await nsExec(nodeNamespace(this.id, node.name), ['iptables-restore'], `node "${node.name}": rules`, fullRules(node));
 	}
 
 	async exec(name: string, command: string): Promise<{ exitCode: number; output: string }> {

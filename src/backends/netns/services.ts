@@ -14,7 +14,7 @@ const READY_TIMEOUT_MS = 10_000;
 /** Starts every service of `node` and waits until each listens; returns their process ids. */
 export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, agent: AgentClient): Promise<number[]> {
 	await mkdir(join(run.dir, 'logs'), { recursive: true });
-	return Promise.all(node.services.map(async (service) => {
+	return Promise.all(node.services.filter((s) => !s.stopped).map(async (service) => {
 		const log = join(run.dir, 'logs', `${node.name}.${service.name}.log`);
 		const argv = service.name === 'sshd'
 			? await prepareSshd(join(run.dir, 'nodes', node.name, 'sshd'), service.port, run.key)

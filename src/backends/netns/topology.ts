@@ -1,7 +1,8 @@
 // Namespaces, veths, bridges, addresses, routes and rules of a plan. Each LAN is a bridge in its
 // own namespace; nothing is created in the root namespace, so the lab has no way to the uplink.
-import type { Plan } from '../../plan/types.js';
-import { natRules } from './nat.js';
+import type { Plan, PlanNode } from '../../plan/types.js';
+import { contains, parseCidr } from '../../net/ipv4.js';
+import { natRules } from './firewall.js';
 import { nodeNamespace, switchNamespace, switchPort } from './names.js';
 import { ipBatch, nsExec } from './shell.js';
 import { execa } from 'execa';
@@ -42,6 +43,7 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 				`link set ${iface.ifname} up`,
 			);
 		}
+		for (const f of node.floating) lines.push(floatingAddress(plan, node, f.address, 'add'));
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		lines.push(...natRules(node).ip);
 		return ipBatch(nodeNamespace(id, node.name), lines, `node "${node.name}": create interfaces`);
@@ -72,4 +74,10 @@ async function waitLinksUp(namespace: string): Promise<void> {
 		if (Date.now() > deadline) throw new BackendError(`links in ${namespace} did not come up: ${down.map((l) => l.split(':')[1].trim()).join(', ')}`);
 		await sleep(10);
 	}
+}
+
+/** The `ip addr` line that makes a router answer ARP for a floating IP on the interface of its subnet. */
+export function floatingAddress(plan: Plan, node: PlanNode, address: string, op: 'add' | 'del'): string {
+	const iface = node.interfaces.find((i) => contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address))!;
+	return `addr ${op} ${address}/32 dev ${iface.ifname}`;
 }

@@ -1,4 +1,5 @@
-// A node's packet rules as iptables-restore input plus the policy routing its NAT engines need.
+// A node's packet rules as iptables-restore input — NAT engines, router SNAT and floating IPs,
+// security groups — plus the policy routing its NAT engines need.
 //
 // VirtualBox's NAT engine lives inside VirtualBox, not in the host's IP stack: the host itself has
 // no route to 10.0.2.0/24, only the guest's own connections and the port forwards cross it.
@@ -12,8 +13,22 @@ const MARK = '0x1';
 
 const comment = (text: string) => `-m comment --comment "labcheck: ${text.replace(/"/g, "'")}"`;
 
+/** Nodes whose firewall labcheck owns (a Docker engine's node has Docker's rules, which labcheck leaves alone). */
+export const managed = (node: PlanNode) => !node.engine && !node.container;
+
 export function natRules(node: PlanNode): { iptables?: string; ip: string[] } {
-	if (node.nat.length === 0 && node.masquerade.length === 0) return { ip: [] };
+	const { ip, nat, mangle, filter } = ruleLines(node);
+	if (nat.length + mangle.length + filter.length === 0) return { ip };
+	return { iptables: restoreText(nat, mangle, filter), ip };
+}
+
+/** The node's whole rule set, every table written even when empty, to replace what it had (a step's change). */
+export const fullRules = (node: PlanNode): string => {
+	const { nat, mangle, filter } = ruleLines(node);
+	return restoreText(nat, mangle, filter, true);
+};
+
+function ruleLines(node: PlanNode) {
 	const ifname = (network: string) => node.interfaces.find((i) => i.network === network)!.ifname;
 	const nat: string[] = [];
 	const mangle: string[] = [];
@@ -48,13 +63,40 @@ export function natRules(node: PlanNode): { iptables?: string; ip: string[] } {
 			`rule add lookup ${NAT_TABLE} pref 102`,
 		);
 	}
-	for (const m of node.masquerade) {
-		nat.push(`-A POSTROUTING -s ${m.from} -o ${ifname(m.outNetwork)} ${comment(`${node.name} hides ${m.from}`)} -j MASQUERADE`);
+	for (const f of node.floating) {
+		const what = comment(`floating IP ${f.address} is ${f.node} ${f.privateAddress}`);
+		nat.push(`-A PREROUTING -d ${f.address} ${what} -j DNAT --to-destination ${f.privateAddress}`);
+		nat.push(`-A POSTROUTING -s ${f.privateAddress} ${what} -j SNAT --to-source ${f.address}`);
 	}
+	for (const m of node.masquerade) {
+		const out = m.outNetwork ? `-o ${ifname(m.outNetwork)}` : `! -o ${ifname(m.notOut!)}`;
+		nat.push(`-A POSTROUTING -s ${m.from} ${out} ${comment(`${node.name} hides ${m.from}`)} -j MASQUERADE`);
+	}
+	if (node.security) filter.push(...securityGroup(node));
+	return { ip, nat, mangle, filter };
+}
+
+// Default deny ingress. TCP and UDP are stateful (replies pass); ICMP needs its own rule, replies
+// included — which is what the course's OpenStack showed (a VM's ping got no answer until ICMP was allowed).
+function securityGroup(node: PlanNode): string[] {
+	const lines = [
+		`-A INPUT -i lo -j ACCEPT`,
+		`-A INPUT -p tcp -m conntrack --ctstate ESTABLISHED,RELATED ${comment('security group: replies to TCP the node opened')} -j ACCEPT`,
+		`-A INPUT -p udp -m conntrack --ctstate ESTABLISHED,RELATED ${comment('security group: replies to UDP the node opened')} -j ACCEPT`,
+	];
+	for (const rule of node.security ?? []) {
+		const proto = rule.proto === 'any' ? '' : `-p ${rule.proto}`;
+		const ports = rule.ports ? `--dport ${rule.ports[0]}:${rule.ports[1]}` : '';
+		lines.push(`-A INPUT ${proto} -s ${rule.from} ${ports} ${comment(`security group: ${rule.text}`)} -j ACCEPT`.replace(/\s+/g, ' '));
+	}
+	lines.push(`-A INPUT ${comment('security group: default deny ingress')} -j DROP`);
+	return lines;
+}
+
+function restoreText(nat: string[], mangle: string[], filter: string[], all = false): string {
 	const table = (name: string, chains: string[], rules: string[]) =>
-		rules.length === 0 ? '' : `*${name}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${rules.join('\n')}\nCOMMIT\n`;
-	const iptables = table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat)
+		rules.length === 0 && !all ? '' : `*${name}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${rules.map((r) => `${r}\n`).join('')}COMMIT\n`;
+	return table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat)
 		+ table('mangle', ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], mangle)
 		+ table('filter', ['INPUT', 'FORWARD', 'OUTPUT'], filter);
-	return { iptables, ip };
 }
