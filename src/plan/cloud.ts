@@ -50,9 +50,14 @@ export function planCloud(problems: Problems, nodes: Map<string, PlanNode>, netw
 			}
 		}
 		for (const [i, net] of (spec.snat ?? []).entries()) {
-			if (!node.interfaces.some((iface) => iface.network === net)) {
-				problems.add([...base, 'snat', i], `${name} has no interface on "${net}"`, didYouMean(net, node.interfaces.map((x) => x.network)));
-			} else node.masquerade.push({ from: networks.get(net)!.subnet, notOut: net });
+			const network = networks.get(net);
+			// A network behind another router is reached through the interface its route leaves by.
+			const route = network && node.routes.find((r) => r.to === network.subnet);
+			const via = route && node.interfaces.find((iface) => contains(parseCidr(networks.get(iface.network)!.subnet), route.via))?.network;
+			const inside = node.interfaces.some((iface) => iface.network === net) ? net : via;
+			if (!network || !inside) {
+				problems.add([...base, 'snat', i], `${name} neither is on "${net}" nor has a route to it`, didYouMean(net, networks.keys()) ?? 'add a route to it first');
+			} else node.masquerade.push({ from: network.subnet, notOut: inside });
 		}
 		for (const [address, target] of Object.entries(spec.floating ?? {})) {
 			const problem = floatProblem(node, nodes, networks, address, target);

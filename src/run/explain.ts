@@ -141,6 +141,11 @@ function explainCloud(plan: Plan, check: PlanCheck, result: ProbeResult): string
 		const routes = nodeByName(plan, stuck)!.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none';
 		return `${stuck === from ? from : `${stuck}, on the way from ${from},`} has no route to ${to.address} (its static routes: ${routes})`;
 	}
+	const source = fromNode?.interfaces[0]?.address;
+	const back = target && source && !fromNode?.container ? firstHopWithoutRoute(plan, target.name, source) : undefined;
+	if (back && result.status === 'filtered') {
+		return `the request reaches ${to.node}, but ${back === to.node ? to.node : `${back}, on its way back,`} has no route back to ${source}: the reply is lost`;
+	}
 	if (target?.security && proto) {
 		const source = fromNode?.interfaces[0]?.address;
 		const viaFloat = floatingNow?.address === to.address;

@@ -9,7 +9,7 @@ export class Source {
 
 	static parse(file: string, text: string): Source {
 		const lines = new LineCounter();
-		const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+		const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
 		const source = new Source(file, doc, lines);
 		if (doc.errors.length > 0) {
 			throw new ScenarioError(doc.errors.map((e) => ({

@@ -76,13 +76,15 @@ function ruleLines(node: PlanNode) {
 	return { ip, nat, mangle, filter };
 }
 
-// Default deny ingress. TCP and UDP are stateful (replies pass); ICMP needs its own rule, replies
-// included — which is what the course's OpenStack showed (a VM's ping got no answer until ICMP was allowed).
+// Default deny ingress. Replies to TCP and UDP the node opened pass (conntrack, reply direction);
+// every packet coming in otherwise needs a rule, so revoking a rule also cuts connections already
+// open, as neutron does by deleting their conntrack entries. ICMP needs its own rule, replies
+// included — what the course's OpenStack showed (a VM's ping got no answer until ICMP was allowed).
 function securityGroup(node: PlanNode): string[] {
 	const lines = [
 		`-A INPUT -i lo -j ACCEPT`,
-		`-A INPUT -p tcp -m conntrack --ctstate ESTABLISHED,RELATED ${comment('security group: replies to TCP the node opened')} -j ACCEPT`,
-		`-A INPUT -p udp -m conntrack --ctstate ESTABLISHED,RELATED ${comment('security group: replies to UDP the node opened')} -j ACCEPT`,
+		`-A INPUT -p tcp -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY ${comment('security group: replies to TCP the node opened')} -j ACCEPT`,
+		`-A INPUT -p udp -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY ${comment('security group: replies to UDP the node opened')} -j ACCEPT`,
 	];
 	for (const rule of node.security ?? []) {
 		const proto = rule.proto === 'any' ? '' : `-p ${rule.proto}`;
