@@ -142,7 +142,10 @@ function explainCloud(plan: Plan, check: PlanCheck, result: ProbeResult): string
 		return `${stuck === from ? from : `${stuck}, on the way from ${from},`} has no route to ${to.address} (its static routes: ${routes})`;
 	}
 	const source = fromNode?.interfaces[0]?.address;
-	const back = target && source && !fromNode?.container ? firstHopWithoutRoute(plan, target.name, source) : undefined;
+	// Only when the source address survives the way there: SNAT, masquerade or a NAT engine change the way back.
+	const translated = source !== undefined && (Boolean(fromNode?.container) || Boolean(natHostOf(plan, from))
+		|| plan.nodes.some((n) => n.masquerade.some((m) => contains(parseCidr(m.from), source))));
+	const back = target && source && !translated ? firstHopWithoutRoute(plan, target.name, source) : undefined;
 	if (back && result.status === 'filtered') {
 		return `the request reaches ${to.node}, but ${back === to.node ? to.node : `${back}, on its way back,`} has no route back to ${source}: the reply is lost`;
 	}
