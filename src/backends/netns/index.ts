@@ -4,7 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { AgentClient } from '../../agent/client.js';
-import { EnvironmentError } from '../../errors.js';
+import { BackendError, EnvironmentError } from '../../errors.js';
 import type { Plan, PlanAction, PlanNode } from '../../plan/types.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import { createRunKey, SSHD, type RunKey } from '../../../services/sshd.js';
@@ -13,7 +13,7 @@ import { containerName, containerPid, createContainer, createNetworks, execIn } 
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
-import { enterNamespace, enterNetworkOf, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
+import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
 import { startNodeServices } from './services.js';
 import { writeState, type LabState } from './state.js';
 import { createTopology, floatingAddress, namespacesOf } from './topology.js';
@@ -152,7 +152,7 @@ class NetnsLab implements Lab {
 	private releaseContainer(name: string): void {
 		this.agents.get(name)?.close();
 		this.agents.delete(name);
-		for (const pid of this.containerPids.get(name) ?? []) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+		for (const pid of this.containerPids.get(name) ?? []) killPid(pid);
 		this.containerPids.delete(name);
 	}
 
@@ -234,7 +234,7 @@ class NetnsLab implements Lab {
 			}
 			case 'service-stop': {
 				const pid = this.servicePids.get(action.target)?.get(action.arg!);
-				if (pid) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+				if (pid) killPid(pid);
 				this.servicePids.get(action.target)?.delete(action.arg!);
 				return { ok: true, detail: `${action.arg} stopped on ${action.target}` };
 			}
@@ -278,10 +278,16 @@ class NetnsLab implements Lab {
 		this.down = true;
 		for (const name of [...this.containerPids.keys()]) this.releaseContainer(name);
 		for (const agent of this.agents.values()) agent.close();
-		await killRunProcesses(this.id);
+		// Every phase runs even when one fails: what one leaves, the next may still remove.
 		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
-		await Promise.all(engines.map(stopEngine));
-		await removeNamespaces(namespacesOf(this.plan, this.id));
+		const failures = [
+			...await Promise.allSettled([killRunProcesses(this.id)]),
+			...await Promise.allSettled(engines.map(stopEngine)),
+			...await Promise.allSettled([removeNamespaces(namespacesOf(this.plan, this.id))]),
+		].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+		if (failures.length > 0) {
+			throw new BackendError(`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); run \`npx labcheck clean\``);
+		}
 		await rm(this.dir, { recursive: true, force: true });
 	}
 }

@@ -3,6 +3,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { execa } from 'execa';
 
+/** Signals a process that may have exited meanwhile. */
+export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
+	try { process.kill(pid, signal); } catch { /* already gone */ }
+}
+
 /** How to run a program inside a node: `ip netns exec NS` for namespaces, nsenter for a container's network. */
 export type Enter = string[];
 export const enterNamespace = (namespace: string): Enter => ['ip', 'netns', 'exec', namespace];
@@ -28,9 +33,7 @@ export async function namespacePids(namespace: string): Promise<number[]> {
 /** Kills every process of the namespaces, then deletes them (which removes their veths, bridges and rules). */
 export async function removeNamespaces(namespaces: string[]): Promise<void> {
 	const pids = (await Promise.all(namespaces.map(namespacePids))).flat();
-	for (const pid of pids) {
-		try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-	}
+	for (const pid of pids) killPid(pid);
 	if (namespaces.length > 0) {
 		await execa('ip', ['-force', '-batch', '-'], { input: namespaces.map((ns) => `netns del ${ns}`).join('\n'), reject: false });
 	}
@@ -48,7 +51,7 @@ export async function killRunProcesses(id: string): Promise<void> {
 		const [pid, ...args] = line.trim().split(/\s+/);
 		const cmd = args.join(' ');
 		if (cmd.includes(`--lab ${id}`) || cmd.includes(`/run/labcheck/${id}/`)) {
-			try { process.kill(Number(pid), 'SIGKILL'); } catch { /* gone */ }
+			killPid(Number(pid));
 		}
 	}
 }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
 import { execa } from 'execa';
 import { BackendError, EnvironmentError } from '../../../errors.js';
+import { killPid } from '../processes.js';
 
 export interface EngineInfo { node: string; namespace: string; socket: string; pidFile: string; dataRoot: string; execRoot: string; cgroupParent: string; log: string }
 
@@ -60,6 +61,7 @@ export async function startEngine(info: EngineInfo): Promise<Docker> {
 
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
+
 /** Stops the engine and removes every trace: containers, their processes, mounts, data, cgroups. */
 export async function stopEngine(info: EngineInfo): Promise<void> {
 	const docker = new Docker({ socketPath: info.socket });
@@ -69,9 +71,9 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 			const containers = await docker.listContainers({ all: true });
 			await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
 		} catch { /* engine not answering: the cgroup sweep below still finds its containers */ }
-		process.kill(pid, 'SIGTERM');
+		killPid(pid, 'SIGTERM');
 		for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
-		if (alive(pid)) process.kill(pid, 'SIGKILL');
+		killPid(pid);
 	}
 	await killCgroup(info.cgroupParent);
 	const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1])
@@ -102,7 +104,7 @@ async function cgroupDirs(parent: string): Promise<string[]> {
 async function killCgroup(parent: string): Promise<void> {
 	for (const dir of await cgroupDirs(parent)) {
 		const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
-		for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+		for (const pid of pids) killPid(pid);
 	}
 }
 
