@@ -1,9 +1,15 @@
-// report.json: the whole run as data, secrets redacted — for CI and for re-rendering.
-import { writeFile } from 'node:fs/promises';
+// results.json: the whole run as data, secrets redacted — for CI, for `labcheck report` to render it
+// again and for `labcheck diff` to compare two runs. Flat fields for people and scripts, plus the
+// check, result and plan objects the other reporters need.
+import { readFile, writeFile } from 'node:fs/promises';
+import { UsageError } from '../src/errors.js';
 import { redact } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 
+export const FORMAT = 'labcheck-results/1';
+
 export const toJson = (summary: RunSummary) => ({
+	format: FORMAT,
 	scenario: summary.plan.file,
 	name: summary.plan.name,
 	labId: summary.labId,
@@ -13,14 +19,40 @@ export const toJson = (summary: RunSummary) => ({
 	failed: summary.failed,
 	environment: summary.environment,
 	plan: summary.plan,
-	actions: summary.actions.map((a) => ({ step: a.step, action: a.action.text, expect: a.action.expect, ok: a.result.ok, passed: a.passed, detail: a.result.detail })),
+	actions: summary.actions.map((a) => ({
+		step: a.step, action: a.action.text, expect: a.action.expect, ok: a.result.ok, passed: a.passed, detail: a.result.detail, planAction: a.action,
+	})),
 	results: summary.results.map((r) => ({
-		id: r.check.id, step: r.check.step, from: r.check.from, to: r.check.to, probe: r.check.probe, options: r.check.options,
+		id: r.check.id, step: r.check.step, from: r.check.from, to: r.check.to, probe: r.check.probe,
 		expect: r.check.expect, actual: r.actual, passed: r.passed, status: r.result.status,
 		detail: r.result.detail, mismatch: r.result.mismatch, seenFrom: r.result.seenFrom, ms: r.result.ms,
-		explanation: r.explanation, evidence: r.result.evidence,
+		explanation: r.explanation, check: r.check, result: r.result,
 	})),
 });
+
+type Saved = ReturnType<typeof toJson>;
+
+/** A saved run back as the summary the reporters render. */
+export function fromJson(data: Saved): RunSummary {
+	return {
+		plan: data.plan, labId: data.labId, startedAt: data.startedAt, durationMs: data.durationMs, passed: data.passed, failed: data.failed,
+		environment: data.environment,
+		actions: data.actions.map((a) => ({ step: a.step, action: a.planAction, result: { ok: a.ok, detail: a.detail }, passed: a.passed })),
+		results: data.results.map((r) => ({ check: r.check, result: r.result, actual: r.actual, passed: r.passed, explanation: r.explanation })),
+	};
+}
+
+export async function readResults(file: string): Promise<RunSummary[]> {
+	let data: unknown;
+	try {
+		data = JSON.parse(await readFile(file, 'utf8'));
+	} catch (error) {
+		throw new UsageError(`cannot read results ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+	}
+	const runs = (Array.isArray(data) ? data : [data]) as Saved[];
+	if (runs.some((r) => r?.format !== FORMAT)) throw new UsageError(`${file} is not a labcheck results file (written by \`labcheck run --json\`)`);
+	return runs.map(fromJson);
+}
 
 export function jsonReporter(path: string): Reporter {
 	const runs: unknown[] = [];

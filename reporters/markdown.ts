@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Plan } from '../src/plan/types.js';
 import { redact, redactText } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
+import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
@@ -49,6 +50,7 @@ export function renderMarkdown(summary: RunSummary): string {
 	const lines = [`# ${plan.name}`, ''];
 	if (plan.about) lines.push(plan.about, '');
 	lines.push(`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`, '');
+	lines.push('## Topology', '', '```mermaid', mermaid(plan), '```', '');
 	lines.push(...topology(plan));
 	lines.push('## Connectivity matrix', '', 'Rows send, columns receive. ✓ reachable, ✗ unreachable; **⚠** marks a cell that differs from the expectation.', '');
 	for (const step of byStep(plan, results)) {

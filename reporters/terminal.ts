@@ -6,14 +6,33 @@ import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
 
-export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; out?: (line: string) => void } = {}): Reporter {
-	const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; out?: (line: string) => void; tty?: boolean } = {}): Reporter {
+	// On a terminal, a status line (what is being built, probes done/total) stays under the output;
+	// in a pipe or a CI log, every event is a plain line of its own.
+	const tty = options.tty ?? (Boolean(process.stdout.isTTY) && !options.out);
+	let status = '';
+	let done = 0;
+	let total = 0;
+	const write = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+	const out = (line: string) => {
+		if (tty && status) process.stdout.write('\r\x1b[2K');
+		write(line);
+		if (tty && status) process.stdout.write(chalk.dim(status));
+	};
+	const setStatus = (text: string) => {
+		if (!tty || options.quiet) return;
+		status = text;
+		process.stdout.write(`\r\x1b[2K${chalk.dim(text)}`);
+	};
 	return {
 		onRunStart(plan) {
+			total = plan.checks.length;
+			done = 0;
 			if (!options.quiet) out(chalk.bold(`▶ ${plan.name}`) + chalk.dim(` (${plan.file}, ${plan.checks.length} checks)`));
 		},
 		onProgress(line) {
 			if (options.verbose) out(chalk.dim(`  ${line}`));
+			else setStatus(`  … ${line}`);
 		},
 		onStepStart(step, index) {
 			if (!options.quiet) out(chalk.bold(`── step ${index}: ${step.name}`));
@@ -26,6 +45,8 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 			out(`  ${mark} ${pad(a.action.text, 34)} ${how}${expected} ${chalk.dim(a.result.detail)}`);
 		},
 		onCheckEnd(r) {
+			done++;
+			setStatus(`  … probes ${done}/${total}`);
 			if (options.quiet && r.passed) return;
 			const mark = r.passed ? chalk.green('✓') : chalk.red('✖');
 			const outcome = r.actual === 'unreachable' ? `unreachable (${r.result.status})` : r.actual;
@@ -34,6 +55,8 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 			if (!r.passed || options.verbose) out(chalk.dim(`      ${r.result.detail}${r.explanation ? `\n      why: ${r.explanation}` : ''}`));
 		},
 		onRunEnd(summary: RunSummary) {
+			if (tty && status) process.stdout.write('\r\x1b[2K');
+			status = '';
 			for (const step of byStep(summary.plan, summary.results)) {
 				if (!step.results.some((r) => r.check.probe !== 'exec')) continue;
 				out(step.name ? `\n${chalk.bold(step.index === 0 ? 'as built' : `after step ${step.index}: ${step.name}`)}` : '');

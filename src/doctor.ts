@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import chalk from 'chalk';
 import { EnvironmentError } from './errors.js';
 
-interface Check { what: string; pkg?: string; required: boolean; test: () => Promise<boolean> }
+interface Check { what: string; pkg?: string; required: boolean; test: () => Promise<boolean>; dev?: boolean }
 
 const has = (command: string) => async () => (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
 const works = (command: string, args: string[]) => async () => (await execa(command, args, { reject: false })).exitCode === 0;
@@ -33,11 +33,13 @@ const CHECKS: Check[] = [
 	{ what: 'ping, for `labcheck exec`', pkg: 'iputils-ping', required: false, test: has('ping') },
 	{ what: 'curl, for `labcheck exec`', pkg: 'curl', required: false, test: has('curl') },
 	{ what: 'namespaces, veth, bridges and iptables NAT in a namespace', required: true, test: namespacesWork },
+	{ what: 'chromium, for the HTML report test', pkg: 'chromium', required: false, test: has('chromium'), dev: true },
 ];
 
-export async function doctor(options: { fix?: boolean; quiet?: boolean }): Promise<boolean> {
+export async function doctor(options: { fix?: boolean; quiet?: boolean; dev?: boolean }): Promise<boolean> {
 	const say = (line: string) => { if (!options.quiet) console.log(line); };
-	let results = await Promise.all(CHECKS.map(async (c) => ({ ...c, ok: await c.test() })));
+	const checks = CHECKS.filter((c) => options.dev || !c.dev);
+	let results = await Promise.all(checks.map(async (c) => ({ ...c, ok: await c.test() })));
 	const missing = results.filter((r) => !r.ok && r.pkg).map((r) => r.pkg!);
 	if (options.fix && missing.length > 0) {
 		if (process.getuid?.() !== 0) throw new EnvironmentError('installing packages needs root', 'run `sudo npx labcheck doctor --fix`');
@@ -46,7 +48,7 @@ export async function doctor(options: { fix?: boolean; quiet?: boolean }): Promi
 		await execa('apt-get', ['update', '-qq'], { env, stdio: options.quiet ? 'ignore' : 'inherit' });
 		const install = await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env, reject: false, all: true });
 		if (install.exitCode !== 0) throw new EnvironmentError(`apt-get install ${missing.join(' ')} failed: ${install.all?.split('\n').slice(-3).join(' ')}`);
-		results = await Promise.all(CHECKS.map(async (c) => ({ ...c, ok: await c.test() })));
+		results = await Promise.all(checks.map(async (c) => ({ ...c, ok: await c.test() })));
 	}
 	for (const r of results) {
 		const mark = r.ok ? chalk.green('✓') : r.required ? chalk.red('✖') : chalk.yellow('!');

@@ -19,7 +19,9 @@ const program = new Command('labcheck')
 const runOptions = (command: Command) => command
 	.option('--report <file>', 'Markdown report to write', 'report.md')
 	.option('--no-report', 'write no Markdown report')
-	.option('--json <file>', 'also write the results as JSON')
+	.option('--json <file>', 'also write the results as JSON (for `labcheck report` and `labcheck diff`)')
+	.option('--html <file>', 'also write a self-contained HTML report')
+	.option('--junit <file>', 'also write JUnit XML for CI')
 	.option('-q, --quiet', 'print only failures and the verdict')
 	.option('-v, --verbose', 'print build steps and every probe detail')
 	.option('--concurrency <n>', 'probes in flight at once', '32')
@@ -43,11 +45,30 @@ program.command('down').argument('[lab]').description('tear down labs kept by `u
 	.action(async (id?: string) => { exitCode = await down(id); });
 program.command('clean').description('remove everything killed runs left behind (namespaces, processes, state)')
 	.action(async () => { exitCode = await clean(); });
-program.command('doctor').option('--fix', 'install missing Debian packages').option('-q, --quiet')
+program.command('doctor').option('--fix', 'install missing Debian packages').option('--dev', 'also what the test suite needs (chromium)').option('-q, --quiet')
 	.description('check that this machine can build labs')
-	.action(async (flags: { fix?: boolean; quiet?: boolean }) => {
+	.action(async (flags: { fix?: boolean; quiet?: boolean; dev?: boolean }) => {
 		const { doctor } = await import('../doctor.js');
 		exitCode = (await doctor(flags)) ? 0 : 3;
+	});
+program.command('report').argument('<results.json>', 'saved with `labcheck run --json`')
+	.option('--report <file>', 'Markdown report to write', 'report.md').option('--html <file>').option('--junit <file>')
+	.description('render the reports of a saved run again')
+	.action(async (file: string, flags: { report: string; html?: string; junit?: string }) => {
+		const { rerender } = await import('./report.js');
+		exitCode = await rerender(file, flags);
+	});
+program.command('diff').argument('<before.json>').argument('<after.json>').description('show what connectivity changed between two saved runs')
+	.action(async (a: string, b: string) => {
+		const { diff } = await import('./diff.js');
+		exitCode = await diff(a, b);
+	});
+program.command('ci').argument('<github|gitlab>').argument('[scenario...]', 'default: every file in scenarios/')
+	.option('-o, --output <file>', 'where to write the CI file').option('--stdout', 'print it instead')
+	.description('write a CI configuration with one job per scenario')
+	.action(async (kind: string, scenarios: string[], flags: { output?: string; stdout?: boolean }) => {
+		const { ci } = await import('./ci.js');
+		exitCode = await ci(kind, scenarios, flags);
 	});
 program.command('schema').description('print the JSON Schema of scenario files (for editors)')
 	.action(async () => {

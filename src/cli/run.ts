@@ -1,6 +1,6 @@
 // `labcheck run` and `labcheck up`: load, plan, build, probe, report.
 import chalk from 'chalk';
-import { jsonReporter, markdownReporter, terminalReporter } from '../../reporters/index.js';
+import { htmlReporter, jsonReporter, junitReporter, markdownReporter, terminalReporter } from '../../reporters/index.js';
 import { loadBackend } from '../backends/index.js';
 import { cleanDead } from '../backends/netns/clean.js';
 import { buildPlan } from '../plan/build.js';
@@ -13,6 +13,8 @@ import { guard, release } from './signals.js';
 export interface RunFlags {
 	report?: string | false;
 	json?: string;
+	html?: string;
+	junit?: string;
 	quiet?: boolean;
 	verbose?: boolean;
 	allowExternal?: boolean;
@@ -34,14 +36,22 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 	const reporters: Reporter[] = [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })];
 	if (flags.report !== false) reporters.push(markdownReporter(flags.report ?? 'report.md'));
 	if (flags.json) reporters.push(jsonReporter(flags.json));
+	if (flags.html) reporters.push(htmlReporter(flags.html));
+	const junit = flags.junit ? junitReporter(flags.junit) : undefined;
+	if (junit) reporters.push(junit);
 	let failed = 0;
 	for (const plan of plans) {
-		const { summary, lab } = await runPlan(plan, {
-			backend, reporters, concurrency: flags.concurrency ? Number(flags.concurrency) : undefined,
-			command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
-		});
-		release(lab);
-		failed += summary.failed;
+		try {
+			const { summary, lab } = await runPlan(plan, {
+				backend, reporters, concurrency: flags.concurrency ? Number(flags.concurrency) : undefined,
+				command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
+			});
+			release(lab);
+			failed += summary.failed;
+		} catch (error) {
+			await junit?.onInfrastructureError(plan.file, error as Error);
+			throw error;
+		}
 	}
 	if (!flags.quiet && flags.report !== false) console.log(chalk.dim(`report: ${flags.report ?? 'report.md'}`));
 	return failed === 0 ? 0 : 1;

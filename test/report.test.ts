@@ -1,0 +1,105 @@
+// Every output format of one real run: Markdown, HTML in real headless Chromium, JUnit, JSON,
+// `labcheck report` re-rendering it, `labcheck diff`, and the generated CI jobs.
+import test from 'ava';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { XMLParser } from 'fast-xml-parser';
+import { chromium } from 'playwright-core';
+import { parse } from 'yaml';
+import { labcheck, ROOT } from './helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'labcheck-report-'));
+const out = (name: string) => join(tmp, name);
+
+test.before(async () => {
+	await labcheck(['clean']);
+	const nat = await labcheck(['run', 'scenarios/nat.yaml', '--report', out('nat.md'), '--html', out('nat.html'), '--junit', out('nat.xml'), '--json', out('nat.json')]);
+	if (nat.exitCode !== 0) throw new Error(`${nat.stdout}${nat.stderr}`);
+	const failing = await labcheck(['run', 'fixtures/failing.yaml', '--no-report', '--junit', out('failing.xml')]);
+	if (failing.exitCode !== 1) throw new Error(`${failing.stdout}${failing.stderr}`);
+});
+
+test('report.md carries a Mermaid topology of every node and network', (t) => {
+	const md = readFileSync(out('nat.md'), 'utf8');
+	const diagram = /```mermaid\n([\s\S]*?)```/.exec(md)![1];
+	for (const node of ['internet', 'host', 'neighbour', 'vm', 'room_gw']) t.regex(diagram, new RegExp(`n_${node}`));
+	for (const net of ['room', 'vm_nat', 'wan']) t.regex(diagram, new RegExp(`net_${net}\\(\\[`));
+	t.regex(diagram, /n_host -\. "NAT hides 10\.0\.2\.0\/24" \.-> n_vm/);
+});
+
+test('report.html renders offline in Chromium: the diagram, the matrix, nothing fetched', async (t) => {
+	const browser = await chromium.launch({
+		executablePath: '/usr/bin/chromium',
+		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+	});
+	try {
+		const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
+		const fetched: string[] = [];
+		page.on('request', (r) => { if (!r.url().startsWith('file:')) fetched.push(r.url()); });
+		await page.goto(`file://${out('nat.html')}`);
+		await page.waitForSelector('pre.mermaid svg', { timeout: 20_000 });
+		t.is(await page.locator('pre.mermaid svg g.node').count(), 8, '5 nodes and 3 networks drawn');
+		const matrix = page.locator('table', { hasText: 'from \\ to' });
+		t.deepEqual(await matrix.locator('tr').nth(3).locator('td').allInnerTexts(), ['vm', '✓ ping', '✓ ping', '✓ ping', '·']);
+		t.deepEqual(fetched, []);
+		mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
+		await page.screenshot({ path: join(ROOT, 'test-artifacts', 'report-nat.png'), fullPage: true });
+	} finally {
+		await browser.close();
+	}
+});
+
+const xml = (file: string) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(out(file), 'utf8'));
+
+test('results.xml has one test case per expectation; failures carry the measurement and the evidence', (t) => {
+	const passing = xml('nat.xml').testsuites;
+	t.is(passing.tests, '5');
+	t.is(passing.testsuite.testcase.length, 5);
+	t.is(passing.failures, '0');
+	const failing = xml('failing.xml').testsuites.testsuite;
+	t.is(failing.failures, '3');
+	const ping = failing.testcase.find((c: { name: string }) => c.name === 'ping host -> vm: reachable');
+	t.regex(ping.failure.message, /^measured unreachable: 10\.0\.2\.15 lives inside host's NAT engine/);
+	t.regex(ping.failure['#text'], /host\$ ping -c 3 10\.0\.2\.15/);
+	t.false(readFileSync(out('failing.xml'), 'utf8').includes('hunter2'));
+});
+
+test('`labcheck report` renders a saved run again, identical', async (t) => {
+	const again = await labcheck(['report', out('nat.json'), '--report', out('again.md')]);
+	t.is(again.exitCode, 0, again.stderr as string);
+	t.is(readFileSync(out('again.md'), 'utf8'), readFileSync(out('nat.md'), 'utf8'));
+	const wrong = await labcheck(['report', out('nat.md')]);
+	t.is(wrong.exitCode, 2);
+});
+
+test('`labcheck diff` shows which cells changed between two runs', async (t) => {
+	const same = await labcheck(['diff', out('nat.json'), out('nat.json')]);
+	t.is(same.exitCode, 0);
+	t.is(same.stdout, 'no connectivity changed\n');
+	const data = JSON.parse(readFileSync(out('nat.json'), 'utf8'));
+	const cell = data.results.find((r: { id: string }) => r.id === 'ping host -> vm');
+	cell.actual = 'reachable';
+	cell.result.status = 'ok';
+	writeFileSync(out('changed.json'), JSON.stringify(data));
+	const changed = await labcheck(['diff', out('nat.json'), out('changed.json')]);
+	t.is(changed.exitCode, 1);
+	t.is(changed.stdout, '~ ping host -> vm: unreachable (filtered) → reachable (ok)\n');
+});
+
+test('`labcheck ci github` and `ci gitlab` write one job per scenario that installs, runs and keeps the reports', async (t) => {
+	const gh = await labcheck(['ci', 'github', 'scenarios/nat.yaml', 'scenarios/bridge.yaml', '-o', out('wf.yml')]);
+	t.is(gh.exitCode, 0, gh.stderr as string);
+	const wf = parse(readFileSync(out('wf.yml'), 'utf8'));
+	const job = wf.jobs.lab;
+	t.deepEqual(job.strategy.matrix.scenario, ['scenarios/nat.yaml', 'scenarios/bridge.yaml']);
+	t.false(job.strategy['fail-fast']);
+	const runs = job.steps.map((s: { run?: string }) => s.run).filter(Boolean);
+	t.deepEqual(runs.slice(0, 3), ['npm ci', 'sudo npx labcheck doctor --fix', 'sudo npx labcheck run "${{ matrix.scenario }}" --report report.md --html report.html --junit results.xml --json results.json']);
+	t.true(runs.includes('cat report.md >> "$GITHUB_STEP_SUMMARY"'));
+	t.is(job.steps.at(-1).uses, 'actions/upload-artifact@v4');
+	const gl = await labcheck(['ci', 'gitlab', '--stdout']);
+	const glJob = parse(gl.stdout as string).labcheck;
+	t.is(glJob.parallel.matrix[0].SCENARIO.length, 8, 'every shipped scenario');
+	t.is(glJob.artifacts.reports.junit, 'results.xml');
+});
