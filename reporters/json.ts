@@ -26,7 +26,7 @@ export const toJson = (summary: RunSummary) => ({
 		id: r.check.id, step: r.check.step, from: r.check.from, to: r.check.to, probe: r.check.probe,
 		expect: r.check.expect, actual: r.actual, passed: r.passed, status: r.result.status,
 		detail: r.result.detail, mismatch: r.result.mismatch, seenFrom: r.result.seenFrom, ms: r.result.ms,
-		explanation: r.explanation, check: r.check, result: r.result,
+		explanation: r.explanation, predicted: r.predicted?.outcome, predictedPath: r.predicted?.path, check: r.check, result: r.result, prediction: r.predicted,
 	})),
 });
 
@@ -38,7 +38,7 @@ export function fromJson(data: Saved): RunSummary {
 		plan: data.plan, labId: data.labId, startedAt: data.startedAt, durationMs: data.durationMs, passed: data.passed, failed: data.failed,
 		environment: data.environment,
 		actions: data.actions.map((a) => ({ step: a.step, action: a.planAction, result: { ok: a.ok, detail: a.detail }, passed: a.passed })),
-		results: data.results.map((r) => ({ check: r.check, result: r.result, actual: r.actual, passed: r.passed, explanation: r.explanation })),
+		results: data.results.map((r) => ({ check: r.check, result: r.result, actual: r.actual, passed: r.passed, explanation: r.explanation, predicted: r.prediction })),
 	};
 }
 

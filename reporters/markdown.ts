@@ -64,16 +64,26 @@ export function renderMarkdown(summary: RunSummary): string {
 		if (step.results.some((r) => r.check.probe !== 'exec')) lines.push(matrixTable(plan, step.results), '');
 	}
 	const stepColumn = plan.steps.length > 0;
-	lines.push('## Expectations', '', table(['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'measured', 'verdict', 'detail'], results.map((r, i) => [
-		String(i + 1), ...(stepColumn ? [String(r.check.step)] : []), `\`${r.check.id}\``, r.check.expect, measured(r),
+	lines.push('## Expectations', '', table(['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'predicted', 'measured', 'verdict', 'detail'], results.map((r, i) => [
+		String(i + 1), ...(stepColumn ? [String(r.check.step)] : []), `\`${r.check.id}\``, r.check.expect,
+		r.predicted ? (r.predicted.outcome === r.actual ? r.predicted.outcome : `**${r.predicted.outcome}** ≠ measured`) : '—', measured(r),
 		r.passed ? '✅ held' : '❌ failed', `${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
 	])), '');
+	const disagreements = results.filter((r) => r.predicted && r.predicted.outcome !== r.actual);
+	if (disagreements.length > 0) {
+		lines.push('## Model and lab disagree', '', 'labcheck predicted these from the scenario alone and measured otherwise: either the lab misbehaves (or the scenario is not what was meant), or the model is wrong.', '');
+		for (const r of disagreements) lines.push(`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${r.predicted!.stop}` : ''}), measured ${measured(r)}.`);
+		lines.push('');
+	}
 	const why = results.filter((r) => r.explanation);
 	if (why.length > 0) {
 		lines.push('## Why', '', ...why.map((r) => `- \`${r.check.id}\` ${r.actual === 'reachable' ? '✓' : '✗'}: ${r.explanation}.`), '');
 	}
 	lines.push('## Evidence', '');
-	for (const r of results) lines.push(`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`, '', '```', ...evidenceLines(r).map(redactText), '```', '', '</details>', '');
+	for (const r of results) {
+		const path = r.predicted ? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`] : [];
+		lines.push(`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`, '', '```', ...evidenceLines(r).map(redactText), '```', '', ...path, '', '</details>', '');
+	}
 	const env = summary.environment;
 	lines.push('---', '', `labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ${summary.startedAt}  `, `Reproduce: \`${env.command}\``, '');
 	return redact(lines.join('\n'));

@@ -53,6 +53,7 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 			const expected = r.passed ? '' : chalk.red(` — expected ${r.check.expect}`);
 			out(`  ${mark} ${pad(r.check.id, 34)} ${outcome}${expected} ${chalk.dim(`${r.result.ms.toFixed(0)} ms`)}`);
 			if (!r.passed || options.verbose) out(chalk.dim(`      ${r.result.detail}${r.explanation ? `\n      why: ${r.explanation}` : ''}`));
+			if (r.predicted && r.predicted.outcome !== r.actual) out(chalk.yellow(`      the model predicted ${r.predicted.outcome}: ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`));
 		},
 		onRunEnd(summary: RunSummary) {
 			if (tty && status) process.stdout.write('\r\x1b[2K');
@@ -71,7 +72,7 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 	};
 }
 
-function printMatrix(summary: RunSummary, results: CheckResult[], out: (line: string) => void): void {
+export function printMatrix(summary: RunSummary, results: CheckResult[], out: (line: string) => void): void {
 	const matrix = buildMatrix(summary.plan, results);
 	const width = Math.max(10, ...matrix.rows.map((r) => r.length + 2), ...matrix.columns.map((c) => c.length + 2),
 		...matrix.rows.flatMap((row) => matrix.columns.map((column) => matrix.cell(row, column).map(cellText).join(' ').length + 2)));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { assertNothingLeft, labcheck, snapshot } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-cloud-'));
-type Result = { id: string; step: number; actual: string; status: string; detail: string; seenFrom?: string; explanation?: string };
+type Result = { id: string; step: number; actual: string; predicted?: string; status: string; detail: string; seenFrom?: string; explanation?: string };
 
 test.before(async () => { await labcheck(['clean']); });
 
@@ -17,6 +17,7 @@ async function run(t: import('ava').ExecutionContext, scenario: string) {
 	t.is(result.exitCode, 0, `${result.stdout}${result.stderr}`);
 	await assertNothingLeft(t, before);
 	const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: Result[] }).results;
+	for (const r of results) t.is(r.predicted, r.actual, `the model predicted ${r.id} at step ${r.step}`);
 	return {
 		at: (step: number) => Object.fromEntries(results.filter((r) => r.step === step).map((r) => [r.id, r.actual])),
 		find: (step: number, id: string) => results.find((r) => r.step === step && r.id === id)!,

@@ -34,7 +34,7 @@ async function watchRoot(add: boolean): Promise<number> {
 	return seen;
 }
 
-type Result = { id: string; step: number; actual: string; status: string; seenFrom?: string; explanation?: string };
+type Result = { id: string; step: number; actual: string; predicted?: string; status: string; seenFrom?: string; explanation?: string };
 type Report = { results: Result[]; actions: Array<{ step: number; action: string; ok: boolean; passed: boolean; detail: string }> };
 
 test.serial('docker-bridge reproduces LAB-REFERENCE §4 and its management steps, with no packet in the root namespace', async (t) => {
@@ -49,6 +49,7 @@ test.serial('docker-bridge reproduces LAB-REFERENCE §4 and its management steps
 	}
 	t.is(run.exitCode, 0, `${run.stdout}${run.stderr}`);
 	const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+	for (const r of report.results.filter((x) => !x.id.startsWith('exec'))) t.is(r.predicted, r.actual, `the model predicted ${r.id} at step ${r.step}`);
 	const at = (step: number) => Object.fromEntries(report.results.filter((r) => r.step === step).map((r) => [r.id, r.actual]));
 	t.deepEqual(at(0), {
 		'ping ct1 -> internet': 'reachable', 'ping ct1 -> vm': 'reachable', 'ping vm -> ct1': 'reachable',
@@ -75,6 +76,7 @@ test.serial('user-defined and internal Docker networks: reachable inside, isolat
 	const run = await labcheck(['run', 'scenarios/docker-networks.yaml', '--json', json, '--no-report']);
 	t.is(run.exitCode, 0, `${run.stdout}${run.stderr}`);
 	const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+	for (const r of report.results) t.is(r.predicted, r.actual, `the model predicted ${r.id}`);
 	t.deepEqual(Object.fromEntries(report.results.map((r) => [r.id, r.actual])), {
 		'ping worker -> api': 'reachable', 'http worker -> api': 'reachable', 'ping api -> internet': 'reachable',
 		'ping web -> api': 'unreachable', 'ping keeper -> secrets': 'reachable', 'ping secrets -> internet': 'unreachable',

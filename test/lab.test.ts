@@ -29,7 +29,7 @@ const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {
 	},
 };
 
-type Result = { id: string; actual: string; passed: boolean; status: string; seenFrom?: string; detail: string; explanation?: string };
+type Result = { id: string; actual: string; predicted?: string; passed: boolean; status: string; seenFrom?: string; detail: string; explanation?: string };
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { labId: string; results: Result[] };
 
 // Start from a clean machine, as Mininet's tests do with `mn -c`: leftovers of an earlier crash are not this run's.
@@ -44,6 +44,7 @@ for (const [scenario, expected] of Object.entries(REFERENCE)) {
 		t.is(run.exitCode, 0, run.stdout + run.stderr);
 		const measured = Object.fromEntries(readJson(json).results.map((r) => [r.id, r.actual]));
 		t.deepEqual(measured, expected);
+		t.deepEqual(Object.fromEntries(readJson(json).results.map((r) => [r.id, r.predicted])), expected, 'the model predicted the lab');
 		await assertNothingLeft(t, before);
 	});
 }

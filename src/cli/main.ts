@@ -70,6 +70,19 @@ program.command('ci').argument('<github|gitlab>').argument('[scenario...]', 'def
 		const { ci } = await import('./ci.js');
 		exitCode = await ci(kind, scenarios, flags);
 	});
+program.command('predict').argument('<scenario>').option('--allow-external')
+	.description('the matrix the model expects for every step, from the scenario alone (nothing is built)')
+	.action(async (file: string, flags: { allowExternal?: boolean }) => {
+		const { predictScenario } = await import('./predict.js');
+		exitCode = await predictScenario(file, flags);
+	});
+program.command('why').argument('<scenario>').argument('<from>').argument('<to>', 'node, node@network, node@floating or an address').argument('[port]', 'a TCP port; without it, ping')
+	.option('--step <n>', 'after this many steps', '0')
+	.description('the hop-by-hop path of one pair in the model, and where it dies')
+	.action(async (file: string, from: string, to: string, port: string | undefined, flags: { step?: string }) => {
+		const { why } = await import('./predict.js');
+		exitCode = await why(file, from, to, port, flags);
+	});
 program.command('schema').description('print the JSON Schema of scenario files (for editors)')
 	.action(async () => {
 		const { jsonSchema } = await import('../scenario/schema.js');

@@ -5,6 +5,8 @@ import type { ProbeOptions } from '../scenario/schema.js';
 export type NodeKind = 'host' | 'vm' | 'container' | 'neighbour' | 'internet' | 'router';
 export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div';
 export type Outcome = 'reachable' | 'unreachable' | 'succeeds' | 'fails';
+/** What a check expects; `auto` takes the model's prediction. */
+export type Expected = Outcome | 'auto';
 
 export interface PlanNetwork {
 	name: string;
@@ -88,7 +90,7 @@ export interface PlanCheck {
 	probe: string;
 	from: string;
 	to: PlanTarget;
-	expect: Outcome;
+	expect: Expected;
 	options: ProbeOptions;
 }
 

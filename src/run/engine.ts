@@ -4,6 +4,7 @@ import { explain } from './explain.js';
 import type { Backend, Lab } from '../backends/types.js';
 import type { Plan, PlanCheck } from '../plan/types.js';
 import { applyAction } from '../plan/apply.js';
+import { predict } from '../model/predict.js';
 import type { ProbeResult } from '../../probes/types.js';
 import { environment } from './environment.js';
 import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
@@ -38,10 +39,12 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
-	const check = async (c: PlanCheck): Promise<CheckResult> => {
+	const check = async (planned: PlanCheck): Promise<CheckResult> => {
+		const predicted = predict({ plan: current, absent }, planned);
+		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
 		const verdict = judge(c, result);
-		const done: CheckResult = { check: c, result, ...verdict, explanation: explain(current, c, result, verdict.passed, absent) };
+		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };
 		await emit('onCheckEnd', done);
 		return done;
 	};

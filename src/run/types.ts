@@ -1,6 +1,7 @@
 // What a run produces: one result per check, and the summary reporters render.
 import type { ProbeResult } from '../../probes/types.js';
 import type { ActionResult } from '../backends/types.js';
+import type { Prediction } from '../model/predict.js';
 import type { Outcome, Plan, PlanAction, PlanCheck, PlanStep } from '../plan/types.js';
 
 export interface CheckResult {
@@ -10,6 +11,8 @@ export interface CheckResult {
 	passed: boolean;
 	/** Why the check failed, or why the target was unreachable: one line for a person. */
 	explanation?: string;
+	/** What the model predicted from the plan alone, with its path. */
+	predicted?: Prediction;
 }
 
 /** A step's change and whether it went as the scenario said (done, or refused when `expect: refused`). */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
 export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;
 export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div'] as const;
-export const OUTCOMES = ['reachable', 'unreachable', 'succeeds', 'fails'] as const;
+export const OUTCOMES = ['reachable', 'unreachable', 'auto', 'succeeds', 'fails'] as const;
 
 const about = z.string().describe('One sentence shown in the report.').optional();
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {

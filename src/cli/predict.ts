@@ -1,0 +1,66 @@
+// `labcheck predict <scenario>` and `labcheck why <scenario> <from> <to> [port]`: the model alone,
+// no lab built — the expected matrix of every step, and the hop-by-hop path of one pair.
+import chalk from 'chalk';
+import { printMatrix } from '../../reporters/terminal.js';
+import { absentAfter, predict } from '../model/predict.js';
+import { applyAction } from '../plan/apply.js';
+import { buildPlan } from '../plan/build.js';
+import type { Plan, PlanCheck } from '../plan/types.js';
+import { loadScenario } from '../scenario/load.js';
+import type { CheckResult } from '../run/types.js';
+import { UsageError } from '../errors.js';
+import { didYouMean } from '../scenario/suggest.js';
+
+/** The plan as it stands after each step: index 0 is the lab as built. */
+function planAt(plan: Plan): Plan[] {
+	const states = [plan];
+	for (const step of plan.steps) states.push(step.actions.filter((a) => a.expect === 'ok').reduce(applyAction, states.at(-1)!));
+	return states;
+}
+
+export async function predictScenario(file: string, flags: { allowExternal?: boolean }): Promise<number> {
+	const started = performance.now();
+	const plan = buildPlan(await loadScenario(file), flags);
+	const states = planAt(plan);
+	let disagree = 0;
+	const results: CheckResult[] = [];
+	for (const check of plan.checks.filter((c) => c.probe !== 'exec')) {
+		const p = predict({ plan: states[check.step], absent: absentAfter(plan, check.step) }, check)!;
+		const agrees = check.expect === 'auto' || check.expect === p.outcome;
+		if (!agrees) disagree++;
+		results.push({ check, result: { status: p.status, detail: p.path, ms: 0 }, actual: p.outcome, passed: agrees, predicted: p });
+		const mark = agrees ? chalk.green('✓') : chalk.red('✖');
+		console.log(`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}${p.outcome === 'unreachable' ? ` (${p.status})` : ''}${agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)}`);
+		console.log(chalk.dim(`    ${p.path}${p.stop ? ` ✗ ${p.stop}` : ''}`));
+	}
+	const summary = { plan, labId: 'model', startedAt: '', durationMs: 0, results, actions: [], passed: 0, failed: 0, environment: { labcheck: '', node: '', kernel: '', backend: 'model', command: '' } };
+	console.log('');
+	printMatrix(summary, results, (line) => console.log(line));
+	console.log(chalk.dim(`\npredicted ${results.length} checks in ${(performance.now() - started).toFixed(0)} ms, nothing built`));
+	if (disagree > 0) console.log(chalk.red(`${disagree} expectation(s) of the scenario disagree with the model`));
+	return disagree === 0 ? 0 : 1;
+}
+
+export async function why(file: string, from: string, to: string, port: string | undefined, flags: { step?: string }): Promise<number> {
+	const plan = buildPlan(await loadScenario(file));
+	const names = plan.nodes.map((n) => n.name);
+	if (!names.includes(from)) throw new UsageError(`unknown node "${from}"`, didYouMean(from, names));
+	const [name, network] = to.split('@');
+	const target = plan.nodes.find((n) => n.name === name);
+	if (!target && !/^\d+\.\d+\.\d+\.\d+$/.test(to)) throw new UsageError(`unknown node "${name}"`, didYouMean(name, names));
+	const step = Number(flags.step ?? 0);
+	const floating = plan.nodes.flatMap((n) => n.floating).find((f) => f.node === name)?.address
+		?? plan.steps.flatMap((s) => s.actions).find((a) => a.verb === 'float' && a.target === name)?.arg;
+	const address = !target ? to : network === 'floating' ? floating : target.interfaces.find((i) => !network || i.network === network)?.address;
+	if (!address) throw new UsageError(`${to} has no such address`);
+	const check: PlanCheck = {
+		id: `${port ? 'tcp' : 'ping'} ${from} -> ${to}${port ? `:${port}` : ''}`, step, at: { file, line: 0, col: 0 },
+		probe: port ? 'tcp' : 'ping', from, to: { label: to, node: target?.name, address, port: port ? Number(port) : undefined }, expect: 'auto', options: {},
+	};
+	const p = predict({ plan: planAt(plan)[step], absent: absentAfter(plan, step) }, check)!;
+	console.log(`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`);
+	for (const hop of p.path.split(' ▸ ')) console.log(`  ▸ ${hop}`);
+	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}`));
+	if (p.seenFrom) console.log(chalk.dim(`  the target sees the packets come from ${p.seenFrom}`));
+	return 0;
+}

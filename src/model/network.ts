@@ -1,0 +1,52 @@
+// The lab as the model sees it at one moment: who owns which address, what each node's routing
+// table answers, which networks are Docker's. Pure functions over the plan.
+import { contains, parseCidr } from '../net/ipv4.js';
+import type { Plan, PlanInterface, PlanNetwork, PlanNode } from '../plan/types.js';
+
+export interface View {
+	plan: Plan;
+	/** Containers not running at this moment (not started yet, stopped, removed). */
+	absent: ReadonlySet<string>;
+}
+
+export const network = (v: View, name: string): PlanNetwork => v.plan.networks.find((n) => n.name === name)!;
+export const node = (v: View, name: string): PlanNode => v.plan.nodes.find((n) => n.name === name)!;
+const inNet = (v: View, iface: PlanInterface, address: string) => contains(parseCidr(network(v, iface.network).subnet), address);
+
+/** Interfaces that exist and are up now. */
+export function upInterfaces(v: View, n: PlanNode): PlanInterface[] {
+	return v.absent.has(n.name) ? [] : n.interfaces.filter((i) => !i.down);
+}
+
+/** The node answering for `address` on `net` (an interface address, or a router's floating IP). */
+export function ownerOn(v: View, net: string, address: string): PlanNode | undefined {
+	return v.plan.nodes.find((n) => upInterfaces(v, n).some((i) => i.network === net && i.address === address))
+		?? v.plan.nodes.find((n) => n.floating.some((f) => f.address === address) && upInterfaces(v, n).some((i) => i.network === net && inNet(v, i, address)));
+}
+
+export const ownsAddress = (v: View, n: PlanNode, address: string) =>
+	upInterfaces(v, n).some((i) => i.address === address) || n.floating.some((f) => f.address === address);
+
+export interface Route { iface: PlanInterface; via?: string; prefix: number }
+
+/**
+ * The route `n` takes to `address`: connected networks and static routes, longest prefix first.
+ * `hideNat`: a host's own new packets do not see its NAT engines' networks (VirtualBox NAT lives
+ * inside VirtualBox, not in the host's IP stack).
+ */
+export function lookup(v: View, n: PlanNode, address: string, hideNat = false): Route | undefined {
+	const candidates: Route[] = [];
+	for (const iface of upInterfaces(v, n)) {
+		if (hideNat && n.nat.some((e) => e.network === iface.network)) continue;
+		if (inNet(v, iface, address)) candidates.push({ iface, prefix: iface.prefix });
+	}
+	for (const r of n.routes) {
+		const prefix = r.to === 'default' ? 0 : parseCidr(r.to).prefix;
+		if (r.to !== 'default' && !contains(parseCidr(r.to), address)) continue;
+		const iface = upInterfaces(v, n).find((i) => inNet(v, i, r.via) && !(hideNat && n.nat.some((e) => e.network === i.network)));
+		if (iface) candidates.push({ iface, via: r.via, prefix });
+	}
+	return candidates.sort((a, b) => b.prefix - a.prefix)[0];
+}
+
+export const dockerNetwork = (v: View, iface: PlanInterface | undefined) => (iface ? network(v, iface.network).engine !== undefined : false);

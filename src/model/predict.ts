@@ -1,0 +1,40 @@
+// Predictions: what each check should measure, derived from the plan alone, with the path that says why.
+import type { Outcome as PlanOutcome, Plan, PlanCheck } from '../plan/types.js';
+import { lookup, node, upInterfaces, type View } from './network.js';
+import { simulate, type Outcome } from './simulate.js';
+
+export interface Prediction { outcome: PlanOutcome; status: Outcome['status']; path: string; stop?: string; seenFrom?: string }
+
+const PROTO = { ping: 'icmp', tcp: 'tcp', http: 'tcp', ssh: 'tcp' } as const;
+
+export function predict(v: View, check: PlanCheck): Prediction | undefined {
+	if (check.probe === 'exec') return undefined;
+	const from = node(v, check.from);
+	if (v.absent.has(from.name)) return { outcome: 'unreachable', status: 'filtered', path: `${from.name} is not running` };
+	const dst = check.to.address;
+	const own = upInterfaces(v, from).find((i) => i.address === dst);
+	const route = lookup(v, from, dst, from.nat.length > 0);
+	const src = own?.address ?? route?.iface.address ?? upInterfaces(v, from)[0]?.address ?? '0.0.0.0';
+	const result = simulate(v, from.name, { src, dst, proto: PROTO[check.probe as keyof typeof PROTO], dport: check.to.port });
+	const path = result.hops.length ? result.hops.map((h) => `${h.node}: ${h.note}`).join(' ▸ ') : `${check.from}: delivered to itself`;
+	return {
+		outcome: result.status === 'ok' ? 'reachable' : 'unreachable',
+		status: result.status,
+		path,
+		stop: result.stop ? `${result.stop.why}` : undefined,
+		seenFrom: result.seenFrom,
+	};
+}
+
+/** The containers not running after `steps` steps of the plan (for predictions without a lab). */
+export function absentAfter(plan: Plan, steps: number): Set<string> {
+	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
+	for (const step of plan.steps.slice(0, steps)) {
+		for (const a of step.actions) {
+			if (a.expect !== 'ok') continue;
+			if (a.verb === 'stop' || a.verb === 'remove') absent.add(a.target);
+			if (a.verb === 'start') absent.delete(a.target);
+		}
+	}
+	return absent;
+}

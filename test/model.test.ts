@@ -1,0 +1,97 @@
+// The model alone: predictions for every shipped scenario agree with its expectations (which the lab
+// tests check against the real lab), and corner cases no scenario covers.
+import test from 'ava';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { absentAfter, predict } from '../src/model/predict.js';
+import { applyAction } from '../src/plan/apply.js';
+import { buildPlan } from '../src/plan/build.js';
+import type { Plan, PlanCheck } from '../src/plan/types.js';
+import { loadScenario, parseScenario } from '../src/scenario/load.js';
+import { ROOT } from './helpers/cli.js';
+
+const at = (plan: Plan, step: number) => plan.steps.slice(0, step).reduce((p, s) => s.actions.filter((a) => a.expect === 'ok').reduce(applyAction, p), plan);
+const prediction = (plan: Plan, check: PlanCheck) => predict({ plan: at(plan, check.step), absent: absentAfter(plan, check.step) }, check)!;
+
+for (const file of readdirSync(join(ROOT, 'scenarios'))) {
+	test(`the model predicts every expectation of ${file}, step by step`, async (t) => {
+		const plan = buildPlan(await loadScenario(join(ROOT, 'scenarios', file)));
+		for (const check of plan.checks.filter((c) => c.probe !== 'exec')) {
+			const p = prediction(plan, check);
+			t.is<string, string>(p.outcome, check.expect, `${check.id} (step ${check.step}): ${p.path} ${p.stop ?? ''}`);
+		}
+	});
+}
+
+const lab = (yaml: string) => buildPlan(parseScenario('corner.yaml', yaml));
+const only = (plan: Plan, id: string) => prediction(plan, plan.checks.find((c) => c.id === id)!);
+
+test('two VMs behind two hosts are both 10.0.2.15: one "pinging the other" answers itself', (t) => {
+	const plan = lab(`name: twins
+networks: { room: { subnet: 10.1.0.0/16 } }
+nodes:
+  pc1: { kind: host, on: room }
+  pc2: { kind: host, on: room }
+  vm1: { kind: vm, nat: pc1 }
+  vm2: { kind: vm, nat: pc2 }
+expect:
+  - ping vm1 -> vm2: auto
+  - ping pc1 -> vm2: auto
+`);
+	const self = only(plan, 'ping vm1 -> vm2');
+	t.is(self.outcome, 'reachable');
+	t.is(self.path, 'vm1: replies to 10.0.2.15', 'vm1 answers its own ping: vm2 is never involved');
+	const host = only(plan, 'ping pc1 -> vm2');
+	t.is(host.outcome, 'unreachable');
+	t.is(host.status, 'no-route', 'pc1 has no default route and its own NAT network is not its to use');
+});
+
+test('hairpin: the guest cannot use its own port forward through the host address', (t) => {
+	const plan = lab(`name: hairpin
+networks: { room: { subnet: 10.1.0.0/16 } }
+nodes:
+  host: { kind: host, on: room, address: 10.1.5.22 }
+  vm: { kind: vm, nat: host, forward: ["1234:22"], services: [sshd] }
+expect:
+  - tcp vm -> host:1234: auto
+  - tcp host -> host:1234: auto
+`);
+	t.is(only(plan, 'tcp vm -> host:1234').status, 'refused');
+	t.is(only(plan, 'tcp host -> host:1234').outcome, 'reachable');
+	t.is(only(plan, 'tcp host -> host:1234').seenFrom, '10.0.2.2');
+});
+
+test('asymmetric routes: the request arrives, the reply has no way back', (t) => {
+	const plan = lab(`name: one way
+networks:
+  a: { subnet: 192.168.1.0/24 }
+  b: { subnet: 192.168.2.0/24 }
+nodes:
+  r:  { kind: router, interfaces: { a: 192.168.1.1, b: 192.168.2.1 } }
+  pa: { kind: host, on: a, address: 192.168.1.10, routes: ["192.168.2.0/24 via 192.168.1.1"] }
+  pb: { kind: host, on: b, address: 192.168.2.10, routes: [] }
+expect:
+  - ping pa -> pb: auto
+`);
+	const p = only(plan, 'ping pa -> pb');
+	t.is(p.outcome, 'unreachable');
+	t.is(p.status, 'filtered');
+	t.is(p.stop, 'pb has no route to 192.168.1.10');
+});
+
+test('security groups: stateful for TCP, port ranges, remote CIDR', (t) => {
+	const plan = lab(`name: groups
+networks: { lan: { subnet: 10.0.0.0/24 } }
+nodes:
+  a: { kind: host, on: lan, address: 10.0.0.10, security_group: [] }
+  b: { kind: vm, on: lan, address: 10.0.0.20, services: [sum], security_group: ["allow tcp/50000-50004 from 10.0.0.0/28"] }
+  c: { kind: host, on: lan, address: 10.0.0.30 }
+expect:
+  - tcp a -> b:50001: auto
+  - tcp c -> b:50001: auto
+  - tcp b -> a:22: auto
+`);
+	t.is(only(plan, 'tcp a -> b:50001').outcome, 'reachable', 'the reply to a TCP connection a opened passes a\'s group');
+	t.regex(only(plan, 'tcp c -> b:50001').stop!, /allows no tcp\/50001 ingress from 10\.0\.0\.30/);
+	t.regex(only(plan, 'tcp b -> a:22').stop!, /a's security group allows no tcp\/22 ingress/);
+});
