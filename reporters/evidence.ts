@@ -2,6 +2,12 @@
 import type { CheckResult } from '../src/run/types.js';
 
 export function evidenceLines(r: CheckResult): string[] {
+	const route = (r.result.evidence as { routeGet?: string } | undefined)?.routeGet;
+	const lines = probeLines(r);
+	return route !== undefined ? [...lines, `${r.check.from}$ ip route get ${r.check.to.address}`, route || '(no output)'] : lines;
+}
+
+function probeLines(r: CheckResult): string[] {
 	const { check, result } = r;
 	const e = (result.evidence ?? {}) as Record<string, unknown>;
 	const at = `${check.to.address}${check.to.port ? `:${check.to.port}` : ''}`;

@@ -43,6 +43,9 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		const predicted = predict({ plan: current, absent }, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
+		if (result.status !== 'ok' && c.probe !== 'exec' && lab.routeGet) {
+			result.evidence = { ...result.evidence, routeGet: await lab.routeGet(c.from, c.to.address) };
+		}
 		const verdict = judge(c, result);
 		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };
 		await emit('onCheckEnd', done);

@@ -256,6 +256,12 @@ class NetnsLab implements Lab {
 		return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
 	}
 
+	async routeGet(name: string, address: string): Promise<string | undefined> {
+		if (this.node(name).container) return undefined;
+		const result = await execa('ip', ['-n', nodeNamespace(this.id, name), 'route', 'get', address], { reject: false, all: true });
+		return (result.all ?? '').trim().split('\n')[0];
+	}
+
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
 		const agent = this.agents.get(from);
 		if (!agent) return { status: 'error', detail: `${from} is not running`, ms: 0 };
