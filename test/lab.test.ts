@@ -149,6 +149,10 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 	const sshLine = /ssh: +npx labcheck (exec host -- ssh .*)$/m.exec(up.stdout as string)![1];
 	const ssh = await labcheck([...sshLine.split(' '), 'echo', '$SSH_CONNECTION']);
 	t.regex(ssh.stdout as string, /^10\.0\.2\.2 \d+ 10\.0\.2\.15 22\n$/, 'the OpenSSH client logs in through host:1234');
+	const why = await labcheck(['why', 'scenarios/port-forward.yaml', 'neighbour', 'host', '1234']);
+	t.regex(why.stdout as string, /▸ host: port forward 1234 → vm 10\.0\.2\.15:22/, 'the model\'s path');
+	t.regex(why.stdout as string, /measured in lab \w{4}: reachable/);
+	t.regex(why.stdout as string, /host: nat -A PREROUTING .*--dport 1234 .*-j DNAT --to-destination 10\.0\.2\.15:22 \(\+1 packets\)/, 'the DNAT rule counted the probe');
 	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
 	t.is(wrong.exitCode, 2);
 	t.regex(wrong.stderr, /has no node "hots"[\s\S]*did you mean "host"\?/);

@@ -10,6 +10,7 @@ import { loadScenario } from '../scenario/load.js';
 import type { CheckResult } from '../run/types.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
+import { measure } from './measure.js';
 
 /** The plan as it stands after each step: index 0 is the lab as built. */
 function planAt(plan: Plan): Plan[] {
@@ -62,5 +63,6 @@ export async function why(file: string, from: string, to: string, port: string |
 	for (const hop of p.path.split(' ▸ ')) console.log(`  ▸ ${hop}`);
 	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}`));
 	if (p.seenFrom) console.log(chalk.dim(`  the target sees the packets come from ${p.seenFrom}`));
+	if (!(await measure(plan.file, check))) console.log(chalk.dim('\n(the model only: start the lab with `labcheck up` to measure it too)'));
 	return 0;
 }

@@ -1,0 +1,47 @@
+// `labcheck why` on a running lab (`labcheck up`): the real probe, and the evidence behind it —
+// the iptables rules whose counters moved while it ran, and the source's `ip route get`.
+import { join } from 'node:path';
+import chalk from 'chalk';
+import { execa } from 'execa';
+import { AgentClient } from '../agent/client.js';
+import { keptLabs } from '../backends/netns/clean.js';
+import { stateDir } from '../backends/netns/names.js';
+import { enterNamespace } from '../backends/netns/processes.js';
+import type { PlanCheck } from '../plan/types.js';
+
+type Counters = Map<string, number>;
+
+async function counters(namespace: string): Promise<Counters> {
+	const { stdout } = await execa('ip', ['netns', 'exec', namespace, 'iptables-save', '-c'], { reject: false });
+	const found: Counters = new Map();
+	let table = '';
+	for (const line of stdout.split('\n')) {
+		if (line.startsWith('*')) table = line.slice(1);
+		const m = /^\[(\d+):\d+\] (-A .*)$/.exec(line);
+		if (m) found.set(`${table} ${m[2]}`, Number(m[1]));
+	}
+	return found;
+}
+
+/** Runs `check` in the kept lab of `scenario`, if one is up; prints what it measured. */
+export async function measure(scenario: string, check: PlanCheck): Promise<boolean> {
+	const lab = (await keptLabs()).find((l) => l.scenario === scenario);
+	if (!lab || !lab.nodes[check.from]) return false;
+	const namespaces = Object.entries(lab.nodes);
+	const before = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
+	const agent = new AgentClient(check.from, enterNamespace(lab.nodes[check.from]), lab.id);
+	try {
+		await agent.ready;
+		const result = await agent.probe({ probe: check.probe, address: check.to.address, port: check.to.port, options: check.options }, { sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });
+		console.log(`\nmeasured in lab ${lab.id}: ${result.status === 'ok' ? chalk.green('reachable') : chalk.red(`unreachable (${result.status})`)} — ${result.detail}${result.seenFrom ? `; the target saw ${result.seenFrom}` : ''}`);
+	} finally {
+		agent.close();
+	}
+	const after = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
+	const moved = namespaces.flatMap(([node], i) => [...after[i]].filter(([rule, n]) => n > (before[i].get(rule) ?? 0))
+		.map(([rule, n]) => `  ${node}: ${rule} ${chalk.dim(`(+${n - (before[i].get(rule) ?? 0)} packets)`)}`));
+	console.log(moved.length > 0 ? `rules whose counters moved:\n${moved.join('\n')}` : 'no labcheck rule counted a packet');
+	const route = await execa('ip', ['-n', lab.nodes[check.from], 'route', 'get', check.to.address], { reject: false, all: true });
+	console.log(`${check.from}$ ip route get ${check.to.address}\n  ${(route.all ?? '').trim().split('\n')[0]}`);
+	return true;
+}
