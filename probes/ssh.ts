@@ -1,6 +1,5 @@
 // ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
 import { readFile } from 'node:fs/promises';
-import { Client } from 'ssh2';
 import { classifyError, timedOut } from './classify.js';
 import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
 
@@ -12,6 +11,8 @@ export const ssh: Probe = {
 		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS * 3;
 		const started = performance.now();
 		const privateKey = options.password === undefined && context.sshKeyFile ? await readFile(context.sshKeyFile, 'utf8') : undefined;
+		// ssh2 is heavy to load: the agent loads it only for its first ssh probe.
+		const { Client } = (await import('ssh2')).default;
 		return new Promise<ProbeResult>((resolve) => {
 			const client = new Client();
 			let banner = '';

@@ -2,7 +2,6 @@
 // the Mermaid renderer inlined, nothing fetched — that opens offline in any browser.
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import MarkdownIt from 'markdown-it';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 import { renderMarkdown } from './markdown.js';
 
@@ -16,6 +15,7 @@ details { margin: .3em 0; } summary { cursor: pointer; }
 pre.mermaid { background: none; text-align: center; } h1 { border-bottom: 1px solid #d0d7de; }`;
 
 export async function renderHtml(summaries: RunSummary[]): Promise<string> {
+	const { default: MarkdownIt } = await import('markdown-it');
 	const md = new MarkdownIt({ html: true, linkify: false });
 	const fence = md.renderer.rules.fence!;
 	md.renderer.rules.fence = (tokens, idx, options, env, self) =>

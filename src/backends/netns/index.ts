@@ -91,15 +91,22 @@ class NetnsLab implements Lab {
 	}
 
 	async start(): Promise<void> {
-		const log = this.options.log ?? (() => {});
+		const started = performance.now();
+		const log = (line: string) => this.options.log?.(`${line} (${Math.round(performance.now() - started)} ms)`);
 		await mkdir(this.dir, { recursive: true, mode: 0o700 });
 		await this.saveState();
-		log(`lab ${this.id}: ${this.plan.nodes.length} nodes, ${this.plan.networks.length} networks`);
+		// Agents where something runs: sources of checks (now or after a step) and nodes with services.
+		const busy = new Set([...this.plan.checks.map((c) => c.from), ...this.plan.nodes.filter((n) => n.services.length > 0).map((n) => n.name)]);
+		const namespaced = this.plan.nodes.filter((n) => !n.container && busy.has(n.name));
+		const needsKey = this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) || this.plan.checks.some((c) => c.probe === 'ssh');
+		// The per-run key is made while the topology is built: they do not depend on each other.
+		const key = needsKey ? createRunKey(this.dir) : undefined;
 		await createTopology(this.plan, this.id);
-		this.key = await createRunKey(this.dir);
-		const namespaced = this.plan.nodes.filter((n) => !n.container && !n.auto);
+		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
+		this.key = await key;
 		await Promise.all([...this.agents.values()].map((a) => a.ready));
+		log(`lab ${this.id}: ${this.agents.size} probe agents ready`);
 		await Promise.all(namespaced.map((node) => this.startServices(node)));
 		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
 		for (const node of this.plan.nodes.filter((n) => n.container?.start)) await this.startContainer(node.name, true);
@@ -108,13 +115,11 @@ class NetnsLab implements Lab {
 
 	private async startServices(node: PlanNode): Promise<void> {
 		const pids = await startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.agents.get(node.name)!);
-		const running = this.servicePids.get(node.name) ?? new Map<string, number>();
-		node.services.filter((s) => !s.stopped).forEach((s, i) => running.set(s.name, pids[i]));
-		this.servicePids.set(node.name, running);
+		this.servicePids.set(node.name, new Map([...(this.servicePids.get(node.name) ?? []), ...pids]));
 	}
 
 	private get run() {
-		return { id: this.id, dir: this.dir, key: this.key! };
+		return { id: this.id, dir: this.dir, key: this.key as RunKey };
 	}
 
 	private async startEngine(node: PlanNode): Promise<void> {
@@ -145,7 +150,7 @@ class NetnsLab implements Lab {
 		const agent = new AgentClient(name, enter, this.id);
 		this.agents.set(name, agent);
 		await agent.ready;
-		this.containerPids.set(name, await startNodeServices(node, enter, this.run, agent));
+		this.containerPids.set(name, [...(await startNodeServices(node, enter, this.run, agent)).values()]);
 	}
 
 	/** Ends what labcheck runs in a container's network, so the container's namespace can go. */
@@ -232,15 +237,16 @@ class NetnsLab implements Lab {
 				await ipBatch(ns, [`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`], `node "${action.target}": link`);
 				return { ok: true, detail: `${action.target} ${iface.ifname} (${action.arg}) ${action.verb === 'link-down' ? 'down' : 'up'}` };
 			}
-			case 'service-stop': {
-				const pid = this.servicePids.get(action.target)?.get(action.arg!);
-				if (pid) killPid(pid);
-				this.servicePids.get(action.target)?.delete(action.arg!);
-				return { ok: true, detail: `${action.arg} stopped on ${action.target}` };
+			case 'service-stop':
+			case 'service-start': {
+				// The calculator services of a node share one process: restart it with those still wanted.
+				const http = action.arg !== 'sshd';
+				const running = this.servicePids.get(action.target) ?? new Map<string, number>();
+				const affected = after.services.filter((s) => (s.name === 'sshd') !== http);
+				for (const s of affected) { const pid = running.get(s.name); if (pid) killPid(pid); running.delete(s.name); }
+				if (affected.some((s) => !s.stopped)) await this.startServices({ ...after, services: affected });
+				return { ok: true, detail: `${action.arg} ${action.verb === 'service-stop' ? 'stopped' : 'listening'} on ${action.target}` };
 			}
-			case 'service-start':
-				await this.startServices({ ...after, services: after.services.filter((s) => s.name === action.arg) });
-				return { ok: true, detail: `${action.arg} listening on ${action.target}` };
 		}
 	}
 

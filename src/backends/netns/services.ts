@@ -1,9 +1,9 @@
-// Starts a node's services: sshd and the calculator services, each a detached process inside the node.
+// Starts a node's services: sshd, and one process serving all its calculator services.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BackendError } from '../../errors.js';
-import type { PlanNode } from '../../plan/types.js';
+import type { PlanNode, PlanService } from '../../plan/types.js';
 import { prepareSshd, type RunKey } from '../../../services/sshd.js';
 import type { AgentClient } from '../../agent/client.js';
 import { startDetached, type Enter } from './processes.js';
@@ -11,20 +11,26 @@ import { startDetached, type Enter } from './processes.js';
 const RUN_SERVICE = fileURLToPath(new URL('../../../services/run.js', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 
-/** Starts every service of `node` and waits until each listens; returns their process ids. */
-export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, agent: AgentClient): Promise<number[]> {
+/** Starts the node's services that are not stopped, waits until each listens; their process id by service name. */
+export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, agent: AgentClient): Promise<Map<string, number>> {
 	await mkdir(join(run.dir, 'logs'), { recursive: true });
-	return Promise.all(node.services.filter((s) => !s.stopped).map(async (service) => {
-		const log = join(run.dir, 'logs', `${node.name}.${service.name}.log`);
-		const argv = service.name === 'sshd'
-			? await prepareSshd(join(run.dir, 'nodes', node.name, 'sshd'), service.port, run.key)
-			: [process.execPath, RUN_SERVICE, service.name, '--lab', run.id, '--port', String(service.port),
-				...Object.entries(service.peers ?? {}).flatMap(([op, at]) => [`--${op}`, at])];
+	const wanted = node.services.filter((s) => !s.stopped);
+	const http = wanted.filter((s) => s.name !== 'sshd');
+	const sshd = wanted.find((s) => s.name === 'sshd');
+	const pids = new Map<string, number>();
+	const start = async (services: PlanService[], argv: string[], log: string) => {
 		const child = startDetached(enter, argv, log);
-		if (!(await agent.waitPort(service.port, READY_TIMEOUT_MS))) {
+		for (const s of services) pids.set(s.name, child.pid!);
+		await Promise.all(services.map(async (service) => {
+			if (await agent.waitPort(service.port, READY_TIMEOUT_MS)) return;
 			const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
 			throw new BackendError(`node "${node.name}": ${service.name} did not listen on port ${service.port}${tail ? `: ${tail}` : ''}`);
-		}
-		return child.pid!;
-	}));
+		}));
+	};
+	const peers = Object.entries(http.find((s) => s.peers)?.peers ?? {}).flatMap(([op, at]) => [`--${op}`, at]);
+	await Promise.all([
+		sshd && start([sshd], await prepareSshd(join(run.dir, 'nodes', node.name, 'sshd'), sshd.port, run.key), join(run.dir, 'logs', `${node.name}.sshd.log`)),
+		http.length > 0 && start(http, [process.execPath, RUN_SERVICE, '--lab', run.id, ...http.map((s) => `${s.name}:${s.port}`), ...peers], join(run.dir, 'logs', `${node.name}.services.log`)),
+	]);
+	return pids;
 }

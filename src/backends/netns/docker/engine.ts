@@ -6,7 +6,7 @@ import { openSync, closeSync, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { BackendError, EnvironmentError } from '../../../errors.js';
 import { killPid } from '../processes.js';
@@ -14,6 +14,9 @@ import { killPid } from '../processes.js';
 export interface EngineInfo { node: string; namespace: string; socket: string; pidFile: string; dataRoot: string; execRoot: string; cgroupParent: string; log: string }
 
 export const DATA_ROOT = '/var/lib/labcheck';
+
+// dockerode (and the gRPC code it brings) loads only for labs with containers.
+const client = async (socketPath: string): Promise<Docker> => new (await import('dockerode')).default({ socketPath });
 
 export function engineInfo(id: string, dir: string, node: string, namespace: string): EngineInfo {
 	const short = join(dir, `d-${node}`.slice(0, 14));
@@ -45,7 +48,7 @@ export async function startEngine(info: EngineInfo): Promise<Docker> {
 	} finally {
 		closeSync(fd);
 	}
-	const docker = new Docker({ socketPath: info.socket });
+	const docker = await client(info.socket);
 	const deadline = Date.now() + 20_000;
 	while (Date.now() < deadline) {
 		try {
@@ -64,7 +67,7 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catc
 
 /** Stops the engine and removes every trace: containers, their processes, mounts, data, cgroups. */
 export async function stopEngine(info: EngineInfo): Promise<void> {
-	const docker = new Docker({ socketPath: info.socket });
+	const docker = await client(info.socket);
 	const pid = Number(await readFile(info.pidFile, 'utf8').catch(() => '0'));
 	if (pid && alive(pid)) {
 		try {
