@@ -1,0 +1,116 @@
+// npm run bench: labcheck measured side by side with Mininet on this machine, medians of repeated
+// runs, written to bench/results.json. Not part of `npm test`: timings are not pass/fail.
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { execa } from 'execa';
+import { netnsBackend } from '../src/backends/netns/index.js';
+import { buildPlan } from '../src/plan/build.js';
+import { parseScenario } from '../src/scenario/load.js';
+import { startService } from '../services/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin/labcheck.js');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const seconds = async (fn: () => Promise<unknown>) => { const t = performance.now(); await fn(); return (performance.now() - t) / 1000; };
+const repeat = async (n: number, fn: () => Promise<unknown>) => { const xs = []; for (let i = 0; i < n; i++) xs.push(await seconds(fn)); return xs; };
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** A LAN of `n` hosts; `dropping` of them have a security group that drops every ping to them. */
+function lanScenario(n: number, dropping = 0, checks = true): string {
+	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
+	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/16 } }', 'nodes:'];
+	hosts.forEach((h, i) => lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}${i < dropping ? ', security_group: []' : ''} }`));
+	if (checks) {
+		lines.push('expect:');
+		for (const a of hosts) for (const b of hosts) if (a !== b) lines.push(`  - ping ${a} -> ${b}: { expect: ${hosts.indexOf(b) < dropping ? 'unreachable' : 'reachable'}, count: 1 }`);
+	}
+	return `${lines.join('\n')}\n`;
+}
+
+async function labcheckRun(file: string) {
+	const r = await execa(process.execPath, [BIN, 'run', file, '--no-report', '-q'], { reject: false });
+	if (r.exitCode !== 0) throw new Error(`labcheck run ${file} failed:\n${r.stdout}\n${r.stderr}`);
+}
+
+// Docker's FORWARD DROP would break Mininet's root-namespace bridges: allow bridged traffic for the
+// bench and restore the policy after, as a careful user would.
+async function withRootForwarding<T>(fn: () => Promise<T>): Promise<T> {
+	const policy = /-P FORWARD (\w+)/.exec((await execa('iptables', ['-S', 'FORWARD'])).stdout)?.[1];
+	if (policy === 'DROP') await execa('iptables', ['-I', 'FORWARD', '-i', 's1', '-o', 's1', '-j', 'ACCEPT']);
+	try { return await fn(); } finally { if (policy === 'DROP') await execa('iptables', ['-D', 'FORWARD', '-i', 's1', '-o', 's1', '-j', 'ACCEPT'], { reject: false }); }
+}
+
+async function mininet(n: number, pre?: string): Promise<number> {
+	await execa('mn', ['-c'], { reject: false });
+	const args = ['--topo', `single,${n}`, '--switch', 'lxbr', '--controller', 'none', ...(pre ? ['--pre', pre] : []), '--test', 'pingall'];
+	const t = await seconds(() => withRootForwarding(() => execa('mn', args, { reject: false })));
+	await execa('mn', ['-c'], { reject: false });
+	return t;
+}
+
+async function buildTeardown(n: number): Promise<number> {
+	const plan = buildPlan(parseScenario('bench.yaml', lanScenario(n, 0, false)));
+	return seconds(async () => (await netnsBackend.build(plan, {})).teardown());
+}
+
+async function calculator(): Promise<{ rps: number; p50: number; p99: number }> {
+	const servers = [];
+	const peers: Record<string, string> = {};
+	for (const [i, op] of (['sum', 'sub', 'mul', 'div'] as const).entries()) {
+		servers.push(await startService(op, { port: 51001 + i, host: '127.0.0.1', log: () => {} }));
+		peers[op] = `127.0.0.1:${51001 + i}`;
+	}
+	servers.push(await startService('calculator', { port: 51000, host: '127.0.0.1', peers, log: () => {} }));
+	try {
+		const result = await autocannon({ url: 'http://127.0.0.1:51000/', method: 'POST', body: '(5+6)*2', connections: 16, duration: 8 });
+		return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+	} finally {
+		for (const s of servers) s.close();
+	}
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'labcheck-bench-'));
+await writeFile(join(dir, 'all30.yaml'), lanScenario(30));
+await writeFile(join(dir, 'dropped30.yaml'), lanScenario(30, 15));
+await writeFile(join(dir, 'drop.mn'), ['h1 iptables -A INPUT -p icmp --icmp-type echo-request -j DROP', 'h2 iptables -A INPUT -p icmp --icmp-type echo-request -j DROP'].join('\n'));
+await execa(process.execPath, [BIN, 'clean'], { reject: false });
+
+say('labcheck bench (medians; this machine, side by side)');
+const nat = await repeat(5, () => labcheckRun(join(ROOT, 'scenarios/nat.yaml')));
+say(`  nat.yaml full run                 ${median(nat).toFixed(2)} s`);
+const all30 = await repeat(3, () => labcheckRun(join(dir, 'all30.yaml')));
+const mn30 = [await mininet(30), await mininet(30), await mininet(30)];
+say(`  all pairs, 30 hosts: labcheck     ${median(all30).toFixed(2)} s   mininet ${median(mn30).toFixed(2)} s   ratio ${(median(all30) / median(mn30)).toFixed(2)}`);
+const dropped = await repeat(3, () => labcheckRun(join(dir, 'dropped30.yaml')));
+const mnDropped = [await mininet(4, join(dir, 'drop.mn')), await mininet(4, join(dir, 'drop.mn'))];
+const mnHealthy4 = [await mininet(4), await mininet(4)];
+const perDropped = (median(mnDropped) - median(mnHealthy4)) / 6; // 2 silent hosts of 4: 6 dropped ordered pairs
+say(`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (435 dropped pairs); mininet ${perDropped.toFixed(2)} s per dropped pair`);
+const perNode: Record<string, number> = {};
+for (const n of [10, 30, 100]) {
+	perNode[n] = (median(await repeat(3, () => buildTeardown(n))) * 1000) / n;
+	say(`  build + teardown, ${String(n).padStart(3)} nodes       ${perNode[n].toFixed(1)} ms per node`);
+}
+const calc = await calculator();
+say(`  calculator (5 services, loopback) ${Math.round(calc.rps)} expressions/s, p50 ${calc.p50} ms, p99 ${calc.p99} ms`);
+
+const results = {
+	date: new Date().toISOString(),
+	nat_run_s: median(nat),
+	allpairs30_labcheck_s: median(all30),
+	allpairs30_mininet_s: median(mn30),
+	allpairs30_ratio: median(all30) / median(mn30),
+	dropped30_labcheck_s: median(dropped),
+	mininet_s_per_dropped_pair: perDropped,
+	build_teardown_ms_per_node: perNode,
+	calc_expr_per_s: calc.rps,
+	calc_p50_ms: calc.p50,
+	calc_p99_ms: calc.p99,
+	runs: { nat, all30, mn30, dropped, mnDropped, mnHealthy4 },
+};
+writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+say('written to bench/results.json');
