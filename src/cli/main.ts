@@ -24,7 +24,7 @@ const runOptions = (command: Command) => command
 	.option('--junit <file>', 'also write JUnit XML for CI')
 	.option('-q, --quiet', 'print only failures and the verdict')
 	.option('-v, --verbose', 'print build steps and every probe detail')
-	.option('--concurrency <n>', 'probes in flight at once', '32')
+	.option('--concurrency <n>', 'probes in flight at once', '256')
 	.option('--backend <name>', 'backend that builds the lab', 'netns')
 	.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');
 

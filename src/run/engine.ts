@@ -35,7 +35,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	options.onLab?.(lab);
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
-	const limit = pLimit(options.concurrency ?? 32);
+	const limit = pLimit(options.concurrency ?? 256);
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));

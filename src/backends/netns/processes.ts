@@ -1,6 +1,7 @@
 // Processes inside namespaces: started with `ip netns exec`, found again with `ip netns pids`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
+import { readdir, readlink, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 
 /** Signals a process that may have exited meanwhile. */
@@ -25,15 +26,18 @@ export function startDetached(enter: Enter, argv: string[], logFile: string): Ch
 	}
 }
 
-export async function namespacePids(namespace: string): Promise<number[]> {
-	const result = await execa('ip', ['netns', 'pids', namespace], { reject: false });
-	return result.stdout.split(/\s+/).filter(Boolean).map(Number);
+/** Processes whose network namespace is one of `namespaces`: one pass over /proc instead of `ip netns pids` for each. */
+export async function namespacePids(namespaces: string[]): Promise<number[]> {
+	const inodes = new Set((await Promise.all(namespaces.map((ns) => stat(`/run/netns/${ns}`).then((s) => `net:[${s.ino}]`, () => undefined)))).filter(Boolean));
+	if (inodes.size === 0) return [];
+	const pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
+	const found = await Promise.all(pids.map(async (pid) => (inodes.has(await readlink(`/proc/${pid}/ns/net`).catch(() => '')) ? Number(pid) : undefined)));
+	return found.filter((p): p is number => p !== undefined);
 }
 
 /** Kills every process of the namespaces, then deletes them (which removes their veths, bridges and rules). */
 export async function removeNamespaces(namespaces: string[]): Promise<void> {
-	const pids = (await Promise.all(namespaces.map(namespacePids))).flat();
-	for (const pid of pids) killPid(pid);
+	for (const pid of await namespacePids(namespaces)) killPid(pid);
 	if (namespaces.length > 0) {
 		await execa('ip', ['-force', '-batch', '-'], { input: namespaces.map((ns) => `netns del ${ns}`).join('\n'), reject: false });
 	}

@@ -52,7 +52,7 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 		ports.get(net.name)!.flatMap((p) => [`link set ${p} master br0`, `link set ${p} up`]),
 		`network "${net.name}": plug ports`)));
 
-	await Promise.all(namespacesOf(plan, id).map(waitLinksUp));
+	await waitLinksUp(namespacesOf(plan, id));
 
 	await Promise.all(namespaced(plan).map((node) => {
 		const { iptables } = natRules(node);
@@ -64,14 +64,22 @@ export async function createTopology(plan: Plan, id: string): Promise<void> {
 }
 
 // The kernel activates a link's queue when its linkwatch work runs, rate-limited to about once a
-// second; until then packets sent on a fresh veth are silently dropped. Wait for every link to be UP.
-async function waitLinksUp(namespace: string): Promise<void> {
+// second; until then packets sent on a fresh veth are silently dropped. Wait for every link to be UP,
+// looking at all the lab's namespaces with one `ip -all netns exec`.
+async function waitLinksUp(namespaces: string[]): Promise<void> {
+	const ours = new Set(namespaces);
 	const deadline = Date.now() + 5000;
 	for (;;) {
-		const { stdout } = await execa('ip', ['-n', namespace, '-o', 'link', 'show']);
-		const down = stdout.split('\n').filter((l) => l && !/: (lo|br0): /.test(l) && !/state UP/.test(l));
+		const { stdout } = await execa('ip', ['-all', 'netns', 'exec', 'ip', '-o', 'link', 'show'], { reject: false });
+		let current = '';
+		const down: string[] = [];
+		for (const line of stdout.split('\n')) {
+			const header = /^netns: (\S+)/.exec(line);
+			if (header) current = header[1];
+			else if (ours.has(current) && line && !/: (lo|br0): /.test(line) && !/state UP/.test(line)) down.push(`${current} ${line.split(':')[1]?.trim()}`);
+		}
 		if (down.length === 0) return;
-		if (Date.now() > deadline) throw new BackendError(`links in ${namespace} did not come up: ${down.map((l) => l.split(':')[1].trim()).join(', ')}`);
+		if (Date.now() > deadline) throw new BackendError(`links did not come up: ${down.slice(0, 5).join(', ')}`);
 		await sleep(10);
 	}
 }
