@@ -10,6 +10,8 @@ import { environment } from './environment.js';
 import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
 import { judge } from './verdict.js';
 
+const ROUTE_EVIDENCE = 40;
+
 export interface RunOptions {
 	backend: Backend;
 	reporters: Reporter[];
@@ -38,13 +40,18 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const limit = pLimit(options.concurrency ?? 256);
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
+	const routes = new Map<string, Promise<string | undefined>>();
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
 	const check = async (planned: PlanCheck): Promise<CheckResult> => {
 		const predicted = predict({ plan: current, absent }, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
-		if (result.status !== 'ok' && c.probe !== 'exec' && lab.routeGet) {
-			result.evidence = { ...result.evidence, routeGet: await lab.routeGet(c.from, c.to.address) };
+		// `ip route get` as evidence, once per source and address, for the first unreachable results:
+		// a person reads a few, and every one costs a process.
+		const key = `${c.from} ${c.to.address}`;
+		if (result.status !== 'ok' && c.probe !== 'exec' && lab.routeGet && (routes.has(key) || routes.size < ROUTE_EVIDENCE)) {
+			if (!routes.has(key)) routes.set(key, lab.routeGet(c.from, c.to.address));
+			result.evidence = { ...result.evidence, routeGet: await routes.get(key) };
 		}
 		const verdict = judge(c, result);
 		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };

@@ -16,7 +16,7 @@ import { newRunId, nodeNamespace, stateDir } from './names.js';
 import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
 import { startNodeServices } from './services.js';
 import { writeState, type LabState } from './state.js';
-import { createTopology, floatingAddress, namespacesOf } from './topology.js';
+import { createNamespaces, createTopology, floatingAddress, namespacesOf } from './topology.js';
 import { fullRules, managed } from './firewall.js';
 import { ipBatch, nsExec } from './shell.js';
 
@@ -101,9 +101,11 @@ class NetnsLab implements Lab {
 		const needsKey = this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) || this.plan.checks.some((c) => c.probe === 'ssh');
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
+		await createNamespaces(this.plan, this.id);
+		// Agents start while the links are made: a Node process takes longer to start than a namespace to wire.
+		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
 		await createTopology(this.plan, this.id);
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
-		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
 		this.key = await key;
 		await Promise.all([...this.agents.values()].map((a) => a.ready));
 		log(`lab ${this.id}: ${this.agents.size} probe agents ready`);

@@ -18,8 +18,12 @@ export function namespacesOf(plan: Plan, id: string): string[] {
 	return [...bridged(plan).map((n) => switchNamespace(id, n.name)), ...namespaced(plan).map((n) => nodeNamespace(id, n.name))];
 }
 
-export async function createTopology(plan: Plan, id: string): Promise<void> {
+export async function createNamespaces(plan: Plan, id: string): Promise<void> {
 	await ipBatch(undefined, namespacesOf(plan, id).map((ns) => `netns add ${ns}`), 'create namespaces');
+}
+
+/** Links, addresses, routes and rules inside namespaces made by createNamespaces. */
+export async function createTopology(plan: Plan, id: string): Promise<void> {
 	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name), [
 		'link set lo up',
 		'link add br0 type bridge forward_delay 0 stp_state 0',
