@@ -14,7 +14,7 @@ export const toJson = (summary: RunSummary) => ({
 	name: summary.plan.name,
 	labId: summary.labId,
 	startedAt: summary.startedAt,
-	durationMs: Math.round(summary.durationMs),
+	durationMs: summary.durationMs,
 	passed: summary.passed,
 	failed: summary.failed,
 	environment: summary.environment,
