@@ -40,22 +40,17 @@ export function parseExpression(text: string): Expr {
 		}
 		throw new ParseError(`expected a number or "(" but found ${describe(t)}`);
 	};
-	const product = (): Expr => {
-		let left = primary();
-		while (peek()?.type === 'op' && (peek().value === '*' || peek().value === '/')) {
+	// One precedence level: operands from `next`, joined left to right by the operators `ops`.
+	const level = (next: () => Expr, ops: string[]) => (): Expr => {
+		let left = next();
+		while (peek()?.type === 'op' && ops.includes(peek().value as string)) {
 			const op = tokens[pos++].value as Operator;
-			left = { kind: 'binary', op, left, right: primary() };
+			left = { kind: 'binary', op, left, right: next() };
 		}
 		return left;
 	};
-	const sum = (): Expr => {
-		let left = product();
-		while (peek()?.type === 'op' && (peek().value === '+' || peek().value === '-')) {
-			const op = tokens[pos++].value as Operator;
-			left = { kind: 'binary', op, left, right: product() };
-		}
-		return left;
-	};
+	const product = level(primary, ['*', '/']);
+	const sum: () => Expr = level(product, ['+', '-']);
 
 	if (tokens.length === 0) throw new ParseError('empty expression');
 	const tree = sum();
