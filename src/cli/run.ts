@@ -84,6 +84,12 @@ function sshHints(plan: Plan, key: string | undefined): string[] {
 		const forward = plan.nodes.flatMap((host) => host.nat.flatMap((nat) => nat.forwards.map((f) => ({ host, f }))))
 			.find(({ f }) => f.guest === node.name && f.guestPort === sshd.port);
 		if (forward) return `npx labcheck exec ${forward.host.name} -- ssh ${options} -p ${forward.f.hostPort} root@${forward.host.interfaces[0].address}`;
+		const published = node.container?.publish.find((p) => p.containerPort === sshd.port);
+		if (published) {
+			const engine = plan.nodes.find((n) => n.name === node.container!.engine)!;
+			return `npx labcheck exec ${engine.name} -- ssh ${options} -p ${published.hostPort} root@${engine.interfaces[0].address}`;
+		}
+		if (node.container) return `npx labcheck exec ${node.container.engine} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
 		const from = plan.nodes.find((n) => n !== node && !n.auto)?.name ?? node.name;
 		return `npx labcheck exec ${from} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
 	}));
