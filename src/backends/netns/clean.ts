@@ -33,7 +33,8 @@ export async function cleanAll(): Promise<Cleaned> {
 
 /** Labs whose run died without tearing down (killed with SIGKILL, machine lost power). */
 export async function cleanDead(): Promise<Cleaned> {
-	return removeLabs((await readStates()).filter((s) => !s.kept && !isAlive(s.pid)));
+	const dead = (await readStates()).filter((s) => !s.kept && !isAlive(s.pid));
+	return dead.length === 0 ? { labs: [], namespaces: 0 } : removeLabs(dead);
 }
 
 /** Labs kept with `labcheck up`, all or one. */

@@ -1,6 +1,8 @@
 // The embedded backend: every node a network namespace, every network a bridge in its own namespace;
 // containers run in a dedicated Docker engine inside the namespace of the node that hosts them.
-import { mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { AgentClient } from '../../agent/client.js';
@@ -20,8 +22,11 @@ import { createNamespaces, createTopology, floatingAddress, namespacesOf } from 
 import { fullRules, managed } from './firewall.js';
 import { ipBatch, nsExec } from './shell.js';
 
+/** True when `command` is neither an executable path nor found on PATH. */
 async function missing(command: string): Promise<boolean> {
-	return (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode !== 0;
+	const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, command));
+	const found = await Promise.all(candidates.map((file) => access(file, constants.X_OK).then(() => true, () => false)));
+	return !found.includes(true);
 }
 
 export const netnsBackend: Backend = {
@@ -295,7 +300,8 @@ class NetnsLab implements Lab {
 		// Every phase runs even when one fails: what one leaves, the next may still remove.
 		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
 		const failures = [
-			...await Promise.allSettled([killRunProcesses(this.id)]),
+			// Processes in containers' networks are found by their command line; only labs with containers have them.
+			...await Promise.allSettled(engines.length > 0 ? [killRunProcesses(this.id)] : []),
 			...await Promise.allSettled(engines.map(stopEngine)),
 			...await Promise.allSettled([removeNamespaces(namespacesOf(this.plan, this.id))]),
 		].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
