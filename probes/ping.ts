@@ -57,7 +57,8 @@ export const ping: Probe = {
 		if (failure.name === 'RequestTimedOutError') return { ...timedOut(timeout), ms, evidence };
 		const icmp = ICMP_ERRORS[failure.name];
 		if (icmp) return { status: icmp.status, ms, detail: `${icmp.what}, reported by ${failure.source}`, evidence: { ...evidence, icmpFrom: failure.source } };
-		const classified = classifyError(failure);
-		return { ...classified, detail: /unreachable/i.test(failure.message) && classified.status === 'error' ? `no route: ${failure.message}` : classified.detail, status: /network is unreachable/i.test(failure.message) ? 'no-route' : classified.status, ms, evidence };
+		// raw-socket reports a failed send by its message alone ("Network is unreachable"), with no errno code.
+		if (/network is unreachable/i.test(failure.message)) return { status: 'no-route', detail: `no route: ${failure.message}`, ms, evidence };
+		return { ...classifyError(failure), ms, evidence };
 	},
 };
