@@ -24,40 +24,43 @@ export async function createNamespaces(plan: Plan, id: string): Promise<void> {
 
 /** Links, addresses, routes and rules inside namespaces made by createNamespaces. */
 export async function createTopology(plan: Plan, id: string): Promise<void> {
-	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name), [
-		'link set lo up',
-		'link add br0 type bridge forward_delay 0 stp_state 0',
-		'link set br0 up',
-	], `network "${net.name}": create bridge`)));
+	await Promise.all([createLinks(plan, id), createRules(plan, id)]);
+}
 
-	const ports = new Map<string, string[]>(bridged(plan).map((n) => [n.name, []]));
+// Each switch namespace makes its bridge and the veth pairs of its ports, the node ends moved
+// straight into the nodes; then every node addresses its ends and adds its routes.
+async function createLinks(plan: Plan, id: string): Promise<void> {
+	const ends = new Map<string, string[]>(bridged(plan).map((n) => [n.name, ['link set lo up', 'link add br0 type bridge forward_delay 0 stp_state 0', 'link set br0 up']]));
 	let veth = 0;
-	await Promise.all(namespaced(plan).map((node, index) => {
-		const lines = ['link set lo up'];
+	namespaced(plan).forEach((node, index) => {
 		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
 			// Distinct ifindexes on both ends: the kernel then treats their carrier-up as urgent and
 			// activates them at once, instead of up to a second later (see waitLinksUp).
 			const ifindex = 1000 + 2 * veth++;
-			const port = switchPort(index, node.name);
-			const peer = `${port.slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
-			ports.get(iface.network)!.push(peer);
-			lines.push(
-				`link add ${iface.ifname} index ${ifindex} type veth peer name ${peer} index ${ifindex + 1} netns ${switchNamespace(id, iface.network)}`,
-				`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`,
-				`link set ${iface.ifname} up`,
+			const port = `${switchPort(index, node.name).slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
+			ends.get(iface.network)!.push(
+				`link add ${port} index ${ifindex + 1} type veth peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
+				`link set ${port} master br0`,
+				`link set ${port} up`,
 			);
+		}
+	});
+	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name), ends.get(net.name)!, `network "${net.name}": bridge and ports`)));
+	await Promise.all(namespaced(plan).map((node) => {
+		const lines = ['link set lo up'];
+		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
+			lines.push(`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`, `link set ${iface.ifname} up`);
 		}
 		for (const f of node.floating) lines.push(floatingAddress(plan, node, f.address, 'add'));
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		lines.push(...natRules(node).ip);
-		return ipBatch(nodeNamespace(id, node.name), lines, `node "${node.name}": create interfaces`);
+		return ipBatch(nodeNamespace(id, node.name), lines, `node "${node.name}": addresses and routes`);
 	}));
-	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name),
-		ports.get(net.name)!.flatMap((p) => [`link set ${p} master br0`, `link set ${p} up`]),
-		`network "${net.name}": plug ports`)));
-
 	await waitLinksUp(namespacesOf(plan, id));
+}
 
+// Forwarding and iptables rules name interfaces but do not need them: made alongside the links.
+async function createRules(plan: Plan, id: string): Promise<void> {
 	await Promise.all(namespaced(plan).map((node) => {
 		const { iptables } = natRules(node);
 		const sysctl = node.forwarding ? 'echo 1 > /proc/sys/net/ipv4/ip_forward' : '';
