@@ -107,15 +107,30 @@ EOF`]);
 	await assertNothingLeft(t, before);
 });
 
-test.serial('after a killed Docker run, `labcheck clean` stops its engine and removes containers, data and cgroups', async (t) => {
-	const before = await snapshot();
-	const child = labcheck(['run', 'fixtures/slow-docker.yaml', '--no-report']);
+async function waitForSshd(): Promise<void> {
 	for (let i = 0; i < 400; i++) {
 		const { stdout } = await execa('sh', ['-c', 'ps -eo args | grep -c "[s]shd -D -e -f /run/labcheck"'], { reject: false });
 		if (Number(stdout) > 0) break;
 		await sleep(50);
 	}
 	await sleep(300);
+}
+
+test.serial('Ctrl-C during a Docker run stops its engine and removes everything', async (t) => {
+	const before = await snapshot();
+	const child = labcheck(['run', 'fixtures/slow-docker.yaml', '--no-report']);
+	await waitForSshd();
+	t.true((await dockerLeftovers()).length > 0, 'the engine was up when interrupted');
+	child.kill('SIGINT');
+	const run = await child;
+	t.is(run.exitCode, 130);
+	await assertNothingLeft(t, before);
+});
+
+test.serial('after a killed Docker run, `labcheck clean` stops its engine and removes containers, data and cgroups', async (t) => {
+	const before = await snapshot();
+	const child = labcheck(['run', 'fixtures/slow-docker.yaml', '--no-report']);
+	await waitForSshd();
 	child.kill('SIGKILL');
 	await child;
 	t.true((await labNamespaces()).length > 0 && (await dockerLeftovers()).length > 0, 'SIGKILL left the lab and its engine behind');
