@@ -1,11 +1,17 @@
 // The agent: runs inside one node's namespace, so every socket it opens belongs to that node.
+// It talks JSON lines with labcheck over a Unix socket (--connect) or over stdin/stdout.
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { probes } from '../../probes/index.js';
 import type { ProbeName } from '../../probes/catalog.js';
 import type { AgentReply, AgentRequest } from './protocol.js';
 
-const reply = (message: AgentReply) => process.stdout.write(`${JSON.stringify(message)}\n`);
+const { values } = parseArgs({ options: { lab: { type: 'string' }, node: { type: 'string' }, connect: { type: 'string' } } });
+const channel = values.connect ? connect(values.connect) : undefined;
+const input = channel ?? process.stdin;
+const write = (line: string) => (channel ? channel.write(line) : process.stdout.write(line));
+const reply = (message: AgentReply) => write(`${JSON.stringify(message)}\n`);
 
 const portOpen = (port: number) => new Promise<boolean>((resolve) => {
 	const socket = connect({ host: '127.0.0.1', port });
@@ -35,7 +41,8 @@ async function handle(message: AgentRequest): Promise<void> {
 	}
 }
 
-createInterface({ input: process.stdin }).on('line', (line) => {
+channel?.on('error', () => process.exit(0));
+createInterface({ input }).on('line', (line) => {
 	if (line.trim()) void handle(JSON.parse(line) as AgentRequest);
 }).on('close', () => process.exit(0));
-reply({ id: 0, ok: true });
+write(`${JSON.stringify({ node: values.node, id: 0, ok: true })}\n`);

@@ -29,7 +29,7 @@ export async function measure(scenario: string, check: PlanCheck): Promise<boole
 	if (!lab || !lab.nodes[check.from]) return false;
 	const namespaces = Object.entries(lab.nodes);
 	const before = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
-	const agent = new AgentClient(check.from, enterNamespace(lab.nodes[check.from]), lab.id);
+	const agent = AgentClient.launch([{ node: check.from, enter: enterNamespace(lab.nodes[check.from]) }], lab.id, stateDir(lab.id)).get(check.from)!;
 	try {
 		await agent.ready;
 		const result = await agent.probe({ probe: check.probe, address: check.to.address, port: check.to.port, options: check.options }, { sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });

@@ -108,7 +108,8 @@ class NetnsLab implements Lab {
 		const key = needsKey ? createRunKey(this.dir) : undefined;
 		await createNamespaces(this.plan, this.id);
 		// Agents start while the links are made: a Node process takes longer to start than a namespace to wire.
-		for (const node of namespaced) this.agents.set(node.name, new AgentClient(node.name, enterNamespace(nodeNamespace(this.id, node.name)), this.id));
+		const launched = AgentClient.launch(namespaced.map((n) => ({ node: n.name, enter: enterNamespace(nodeNamespace(this.id, n.name)) })), this.id, this.dir);
+		for (const [name, agent] of launched) this.agents.set(name, agent);
 		await createTopology(this.plan, this.id);
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		this.key = await key;
@@ -154,7 +155,7 @@ class NetnsLab implements Lab {
 		}
 		await this.container(name).start();
 		const enter: Enter = enterNetworkOf(await containerPid(this.container(name)));
-		const agent = new AgentClient(name, enter, this.id);
+		const agent = AgentClient.launch([{ node: name, enter }], this.id, this.dir).get(name)!;
 		this.agents.set(name, agent);
 		await agent.ready;
 		this.containerPids.set(name, [...(await startNodeServices(node, enter, this.run, agent)).values()]);

@@ -4,7 +4,7 @@ import type { Plan, PlanNode } from '../../plan/types.js';
 import { contains, parseCidr } from '../../net/ipv4.js';
 import { natRules } from './firewall.js';
 import { nodeNamespace, switchNamespace, switchPort } from './names.js';
-import { ipBatch, nsExec } from './shell.js';
+import { ipBatch, ipBatches, nsScripts } from './shell.js';
 import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackendError } from '../../errors.js';
@@ -45,8 +45,8 @@ async function createLinks(plan: Plan, id: string): Promise<void> {
 			);
 		}
 	});
-	await Promise.all(bridged(plan).map((net) => ipBatch(switchNamespace(id, net.name), ends.get(net.name)!, `network "${net.name}": bridge and ports`)));
-	await Promise.all(namespaced(plan).map((node) => {
+	await ipBatches(bridged(plan).map((net) => ({ namespace: switchNamespace(id, net.name), lines: ends.get(net.name)!, what: `network "${net.name}": bridge and ports` })));
+	await ipBatches(namespaced(plan).map((node) => {
 		const lines = ['link set lo up'];
 		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
 			lines.push(`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`, `link set ${iface.ifname} up`);
@@ -54,19 +54,19 @@ async function createLinks(plan: Plan, id: string): Promise<void> {
 		for (const f of node.floating) lines.push(floatingAddress(plan, node, f.address, 'add'));
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		lines.push(...natRules(node).ip);
-		return ipBatch(nodeNamespace(id, node.name), lines, `node "${node.name}": addresses and routes`);
+		return { namespace: nodeNamespace(id, node.name), lines, what: `node "${node.name}": addresses and routes` };
 	}));
 	await waitLinksUp(namespacesOf(plan, id));
 }
 
 // Forwarding and iptables rules name interfaces but do not need them: made alongside the links.
 async function createRules(plan: Plan, id: string): Promise<void> {
-	await Promise.all(namespaced(plan).map((node) => {
+	await nsScripts(namespaced(plan).flatMap((node) => {
 		const { iptables } = natRules(node);
 		const sysctl = node.forwarding ? 'echo 1 > /proc/sys/net/ipv4/ip_forward' : '';
-		if (!iptables && !sysctl) return undefined;
-		const script = [sysctl, iptables ? 'iptables-restore <<"RULES"\n' + iptables + 'RULES' : ''].filter(Boolean).join('\n');
-		return nsExec(nodeNamespace(id, node.name), ['sh', '-ec', script], `node "${node.name}": forwarding and NAT rules`);
+		if (!iptables && !sysctl) return [];
+		const script = [sysctl, iptables ? `iptables-restore <<'RULES'\n${iptables}RULES` : ''].filter(Boolean).join('\n');
+		return [{ namespace: nodeNamespace(id, node.name), script, what: `node "${node.name}": forwarding and NAT rules` }];
 	}));
 }
 
