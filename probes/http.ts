@@ -1,13 +1,16 @@
 // http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
 import { request } from 'node:http';
 import { classifyError, timedOut } from './classify.js';
-import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+import type { Probe, ProbeResult } from './types.js';
+
+// A request may cross several services (the calculator calls four): more than a connect needs.
+const HTTP_TIMEOUT_MS = 2000;
 
 export const PEER_HEADER = 'x-labcheck-peer';
 
 export const http: Probe = {
 	run: ({ address, port, options }) => new Promise<ProbeResult>((resolve) => {
-		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+		const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
 		const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
 		const started = performance.now();
 		const finish = (result: Omit<ProbeResult, 'ms'>) => resolve({ ...result, ms: performance.now() - started });

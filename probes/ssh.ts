@@ -1,14 +1,17 @@
 // ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
 import { readFile } from 'node:fs/promises';
 import { classifyError, timedOut } from './classify.js';
-import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+import type { Probe, ProbeResult } from './types.js';
+
+// A login is key exchange and authentication, CPU-bound: seconds on a loaded 2-core machine.
+const SSH_TIMEOUT_MS = 5000;
 
 // $SSH_CONNECTION is "client-ip client-port server-ip server-port" as the server saw it: NAT made visible.
 const DEFAULT_COMMAND = 'echo "labcheck-seen-from $SSH_CONNECTION"';
 
 export const ssh: Probe = {
 	async run({ address, port, options }, context) {
-		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS * 3;
+		const timeout = options.timeout ?? SSH_TIMEOUT_MS;
 		const started = performance.now();
 		const privateKey = options.password === undefined && context.sshKeyFile ? await readFile(context.sshKeyFile, 'utf8') : undefined;
 		// ssh2 is heavy to load: the agent loads it only for its first ssh probe.
