@@ -4,9 +4,8 @@ import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { assertNothingLeft, dockerLeftovers, labcheck, labNamespaces, snapshot } from './helpers/cli.js';
+import { assertNothingLeft, dockerLeftovers, labcheck, labNamespaces, snapshot, startSlowRun } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-docker-'));
 
@@ -107,19 +106,9 @@ EOF`]);
 	await assertNothingLeft(t, before);
 });
 
-async function waitForSshd(): Promise<void> {
-	for (let i = 0; i < 400; i++) {
-		const { stdout } = await execa('sh', ['-c', 'ps -eo args | grep -c "[s]shd -D -e -f /run/labcheck"'], { reject: false });
-		if (Number(stdout) > 0) break;
-		await sleep(50);
-	}
-	await sleep(300);
-}
-
 test.serial('Ctrl-C during a Docker run stops its engine and removes everything', async (t) => {
 	const before = await snapshot();
-	const child = labcheck(['run', 'fixtures/slow-docker.yaml', '--no-report']);
-	await waitForSshd();
+	const { child } = await startSlowRun('fixtures/slow-docker.yaml');
 	t.true((await dockerLeftovers()).length > 0, 'the engine was up when interrupted');
 	child.kill('SIGINT');
 	const run = await child;
@@ -129,8 +118,7 @@ test.serial('Ctrl-C during a Docker run stops its engine and removes everything'
 
 test.serial('after a killed Docker run, `labcheck clean` stops its engine and removes containers, data and cgroups', async (t) => {
 	const before = await snapshot();
-	const child = labcheck(['run', 'fixtures/slow-docker.yaml', '--no-report']);
-	await waitForSshd();
+	const { child } = await startSlowRun('fixtures/slow-docker.yaml');
 	child.kill('SIGKILL');
 	await child;
 	t.true((await labNamespaces()).length > 0 && (await dockerLeftovers()).length > 0, 'SIGKILL left the lab and its engine behind');

@@ -5,10 +5,9 @@ import test from 'ava';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { mkdirSync, symlinkSync } from 'node:fs';
-import { assertNothingLeft, BIN, ROOT, labcheck, labNamespaces, labProcesses, snapshot } from './helpers/cli.js';
+import { assertNothingLeft, BIN, ROOT, labcheck, labNamespaces, snapshot, startSlowRun } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
 
@@ -106,15 +105,9 @@ test.serial('an invalid scenario builds nothing and exits 2 with one positioned 
 	t.deepEqual(await labNamespaces(), []);
 });
 
-async function waitForLab(): Promise<void> {
-	for (let i = 0; i < 200 && (await labProcesses()).filter((p) => /sshd/.test(p)).length === 0; i++) await sleep(50);
-	await sleep(300);
-}
-
 test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 	const before = await snapshot();
-	const child = labcheck(['run', 'fixtures/slow.yaml', '--no-report']);
-	await waitForLab();
+	const { child } = await startSlowRun('fixtures/slow.yaml');
 	t.true((await labNamespaces()).length > 0, 'the lab was up when interrupted');
 	child.kill('SIGINT');
 	const run = await child;
@@ -125,8 +118,7 @@ test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 
 test.serial('after a killed run, `labcheck clean` removes what it left', async (t) => {
 	const before = await snapshot();
-	const child = labcheck(['run', 'fixtures/slow.yaml', '--no-report']);
-	await waitForLab();
+	const { child } = await startSlowRun('fixtures/slow.yaml');
 	child.kill('SIGKILL');
 	await child;
 	t.true((await labNamespaces()).length > 0, 'SIGKILL left the lab behind');

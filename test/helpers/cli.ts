@@ -1,5 +1,6 @@
 // Runs the real CLI, and looks at the machine for anything a run could have left behind.
 import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,4 +52,12 @@ export async function assertNothingLeft(t: import('ava').ExecutionContext, befor
 export async function dockerLeftovers(): Promise<string[]> {
 	const { stdout } = await execa('sh', ['-c', 'ls -d /var/lib/labcheck/* /sys/fs/cgroup/*/labcheck-* /sys/fs/cgroup/labcheck-* 2>/dev/null; grep -E "/var/lib/labcheck|/run/labcheck" /proc/mounts'], { reject: false });
 	return stdout.split('\n').filter(Boolean);
+}
+
+/** Starts `labcheck run` on a slow fixture and returns once its lab is up (its sshd runs), to interrupt it. */
+export async function startSlowRun(fixture: string) {
+	const child = labcheck(['run', fixture, '--no-report']);
+	for (let i = 0; i < 400 && !(await labProcesses()).some((p) => /sshd -D -e -f \/run\/labcheck/.test(p)); i++) await sleep(50);
+	await sleep(300);
+	return { child }; // wrapped: a returned subprocess (a thenable) would be awaited to its end
 }
