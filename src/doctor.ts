@@ -2,10 +2,11 @@
 import { execa } from 'execa';
 import chalk from 'chalk';
 import { EnvironmentError } from './errors.js';
+import { installed } from './which.js';
 
 interface Check { what: string; pkg?: string; required: boolean; test: () => Promise<boolean>; dev?: boolean }
 
-const has = (command: string) => async () => (await execa('sh', ['-c', `command -v ${command}`], { reject: false })).exitCode === 0;
+const has = (command: string) => () => installed(command);
 const works = (command: string, args: string[]) => async () => (await execa(command, args, { reject: false })).exitCode === 0;
 
 async function namespacesWork(): Promise<boolean> {

@@ -1,8 +1,7 @@
 // The embedded backend: every node a network namespace, every network a bridge in its own namespace;
 // containers run in a dedicated Docker engine inside the namespace of the node that hosts them.
-import { constants } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { installed } from '../../which.js';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { AgentClient } from '../../agent/client.js';
@@ -22,12 +21,6 @@ import { createNamespaces, createTopology, floatingAddress, namespacesOf } from 
 import { fullRules, managed } from './firewall.js';
 import { ipBatch, nsExec } from './shell.js';
 
-/** True when `command` is neither an executable path nor found on PATH. */
-async function missing(command: string): Promise<boolean> {
-	const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, command));
-	const found = await Promise.all(candidates.map((file) => access(file, constants.X_OK).then(() => true, () => false)));
-	return !found.includes(true);
-}
 
 export const netnsBackend: Backend = {
 	name: 'netns',
@@ -39,7 +32,7 @@ export const netnsBackend: Backend = {
 		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
 		if (plan.nodes.some((n) => n.engine)) needs.push(['dockerd', 'docker.io'], ['/bin/busybox', 'busybox-static']);
 		const absent = [];
-		for (const [command, pkg] of needs) if (await missing(command)) absent.push(pkg);
+		for (const [command, pkg] of needs) if (!(await installed(command))) absent.push(pkg);
 		if (absent.length > 0) {
 			throw new EnvironmentError(`this machine lacks ${absent.join(', ')}`, `run \`npx labcheck doctor --fix\` (or apt-get install ${absent.join(' ')})`);
 		}
