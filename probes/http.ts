@@ -1,7 +1,7 @@
 // http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
 import { request } from 'node:http';
 import { classifyError, timedOut } from './classify.js';
-import type { Probe, ProbeResult } from './types.js';
+import { deadline, type Probe, type ProbeResult } from './types.js';
 
 // A request may cross several services (the calculator calls four): more than a connect needs.
 const HTTP_TIMEOUT_MS = 2000;
@@ -9,12 +9,13 @@ const HTTP_TIMEOUT_MS = 2000;
 export const PEER_HEADER = 'x-labcheck-peer';
 
 export const http: Probe = {
-	run: ({ address, port, options }) => new Promise<ProbeResult>((resolve) => {
+	run: ({ address, port, options }, { network }) => new Promise<ProbeResult>((resolve) => {
 		const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
 		const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
 		const started = performance.now();
-		const finish = (result: Omit<ProbeResult, 'ms'>) => resolve({ ...result, ms: performance.now() - started });
-		const req = request({ host: address, port, method, path: '/', timeout, headers: { 'content-type': 'text/plain' } }, (res) => {
+		const finish = (result: Omit<ProbeResult, 'ms'>) => { cancel(); resolve({ ...result, ms: performance.now() - started }); };
+		const createConnection = () => network.connect(address, port!);
+		const req = request({ host: address, port, method, path: '/', createConnection, headers: { 'content-type': 'text/plain' } }, (res) => {
 			let body = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => { body += chunk; });
@@ -34,7 +35,7 @@ export const http: Probe = {
 				});
 			});
 		});
-		req.on('timeout', () => { req.destroy(); finish(timedOut(timeout)); });
+		const cancel = deadline(timeout, () => { req.destroy(); finish(timedOut(timeout)); });
 		req.on('error', (error) => finish(classifyError(error)));
 		req.end(options.body);
 	}),

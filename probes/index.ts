@@ -1,4 +1,4 @@
-// Probe registry: one file per probe. Loaded only by the agent inside a node, and eagerly: net-ping's
+// Probe registry: one file per probe. Loaded eagerly (statically imported by the backend): net-ping's
 // raw-socket addon never sees replies when it is first loaded from inside an I/O callback.
 import type { ProbeName } from './catalog.js';
 import { http } from './http.js';

@@ -1,17 +1,21 @@
 // ping: ICMP echo with net-ping (raw socket, root). Stops at the first loss so a dropped pair costs one timeout.
 import netPing from 'net-ping';
 import { classifyError, timedOut } from './classify.js';
-import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+import { deadline, DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } from './types.js';
 
-// One raw socket per timeout value, for the agent's whole life: opening a socket per probe raced with
-// replies arriving before it listened.
-const sessions = new Map<number, ReturnType<typeof netPing.createSession>>();
-function sessionFor(timeout: number) {
-	let session = sessions.get(timeout);
+// One raw socket per node network, kept for the run: opening one per probe raced with replies
+// arriving before it listened. net-ping's own timeout only cleans up; `deadline` decides.
+const SESSION_TIMEOUT_MS = 30_000;
+const sessions = new WeakMap<NodeNetwork, ReturnType<typeof netPing.createSession>>();
+let created = 0;
+function sessionFor(network: NodeNetwork) {
+	let session = sessions.get(network);
 	if (!session) {
-		session = netPing.createSession({ timeout, retries: 0, packetSize: 64, sessionId: ((process.pid * 131 + sessions.size) % 65534) + 1 });
+		const id = ((process.pid * 131 + created++) % 65534) + 1;
+		session = network.within(() => netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }));
 		session.on('error', () => {});
-		sessions.set(timeout, session);
+		sessions.set(network, session);
+		network.hold(session);
 	}
 	return session;
 }
@@ -24,24 +28,30 @@ const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string 
 	SourceQuenchError: { status: 'error', what: 'source quench' },
 };
 
-const echo = (session: ReturnType<typeof netPing.createSession>, address: string) =>
-	new Promise<{ rtt?: number; error?: Error & { source?: string } }>((resolve) => {
+type Echo = { rtt?: number; error?: Error & { source?: string } };
+
+// One echo request. net-ping (re)opens its raw socket lazily inside pingHost: that happens in the node too.
+const echo = (network: NodeNetwork, address: string, timeout: number) =>
+	new Promise<Echo>((resolve) => {
+		const session = sessionFor(network);
 		const sent = performance.now();
-		session.pingHost(address, (error) => {
-			resolve(error ? { error } : { rtt: Math.round((performance.now() - sent) * 1000) / 1000 });
-		});
+		let settled = false;
+		const settle = (reply: Echo) => { if (!settled) { settled = true; cancel(); resolve(reply); } };
+		const cancel = deadline(timeout, () => settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) }));
+		network.within(() => session.pingHost(address, (error) => {
+			settle(error ? { error } : { rtt: Math.round((performance.now() - sent) * 1000) / 1000 });
+		}));
 	});
 
 export const ping: Probe = {
-	async run({ address, options }) {
+	async run({ address, options }, { network }) {
 		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
 		const count = options.count ?? 3;
 		const started = performance.now();
-		const session = sessionFor(timeout);
 		const rtts: number[] = [];
 		let failure: (Error & { source?: string }) | undefined;
 		for (let i = 0; i < count && !failure; i++) {
-			const reply = await echo(session, address);
+			const reply = await echo(network, address, timeout);
 			if (reply.error) failure = reply.error;
 			else rtts.push(reply.rtt!);
 		}

@@ -1,7 +1,7 @@
 // ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
 import { readFile } from 'node:fs/promises';
 import { classifyError, timedOut } from './classify.js';
-import type { Probe, ProbeResult } from './types.js';
+import { deadline, type Probe, type ProbeResult } from './types.js';
 
 // A login is key exchange and authentication, CPU-bound: seconds on a loaded 2-core machine.
 const SSH_TIMEOUT_MS = 5000;
@@ -10,11 +10,11 @@ const SSH_TIMEOUT_MS = 5000;
 const DEFAULT_COMMAND = 'echo "labcheck-seen-from $SSH_CONNECTION"';
 
 export const ssh: Probe = {
-	async run({ address, port, options }, context) {
+	async run({ address, port, options }, { network, sshKeyFile }) {
 		const timeout = options.timeout ?? SSH_TIMEOUT_MS;
 		const started = performance.now();
-		const privateKey = options.password === undefined && context.sshKeyFile ? await readFile(context.sshKeyFile, 'utf8') : undefined;
-		// ssh2 is heavy to load: the agent loads it only for its first ssh probe.
+		const privateKey = options.password === undefined && sshKeyFile ? await readFile(sshKeyFile, 'utf8') : undefined;
+		// ssh2 is heavy to load: loaded for the first ssh probe only.
 		const { Client } = (await import('ssh2')).default;
 		return new Promise<ProbeResult>((resolve) => {
 			const client = new Client();
@@ -23,11 +23,11 @@ export const ssh: Probe = {
 			const finish = (result: Omit<ProbeResult, 'ms'>) => {
 				if (settled) return;
 				settled = true;
-				clearTimeout(timer);
+				cancel();
 				client.end();
 				resolve({ ...result, ms: performance.now() - started });
 			};
-			const timer = setTimeout(() => finish(timedOut(timeout)), timeout);
+			const cancel = deadline(timeout, () => finish(timedOut(timeout)));
 			client.on('banner', (text) => { banner += text; });
 			client.on('handshake', () => { banner ||= ''; });
 			client.on('error', (error) => {
@@ -57,7 +57,7 @@ export const ssh: Probe = {
 			});
 			let serverVersion = '';
 			client.connect({
-				host: address, port, username: options.user ?? 'root', privateKey, password: options.password,
+				sock: network.connect(address, port!), host: address, port, username: options.user ?? 'root', privateKey, password: options.password,
 				readyTimeout: timeout, hostVerifier: () => true, tryKeyboard: false,
 				debug: (line: string) => { const m = /Remote ident: '(.*)'/.exec(line); if (m) serverVersion = m[1]; },
 			});

@@ -1,4 +1,6 @@
-// The probe interface: one file per probe implements `Probe`; it runs inside the source node's namespace.
+// The probe interface: one file per probe implements `Probe`; it opens its sockets in the source
+// node's network through `context.network`, so the node is where its packets come from.
+import type { Socket } from 'node:net';
 import type { ProbeOptions } from '../src/scenario/schema.js';
 
 /** How a probe ended. Only `ok` means the target answered; the others say what the network did. */
@@ -24,9 +26,32 @@ export interface Probe {
 }
 
 export interface ProbeContext {
+	/** The source node's network: every socket of the probe is opened through it. */
+	network: NodeNetwork;
 	/** Files of the run the probe may read: the per-run SSH key. */
 	sshKeyFile?: string;
 }
 
+/** A node's network stack, as the process running probes sees it. */
+export interface NodeNetwork {
+	/** Runs `fn` with the node's network current, for a library that opens its socket synchronously (net-ping). */
+	within<T>(fn: () => T): T;
+	/** A TCP connection from the node, being opened: wait for 'connect' or 'error'. */
+	connect(address: string, port: number): Socket;
+	/** Keeps a socket open between probes until the node's network is closed. */
+	hold(resource: { close(): void }): void;
+}
+
 // Inside the lab a reply takes well under a millisecond; half a second of silence is a drop.
 export const DEFAULT_TIMEOUT_MS = 500;
+
+/**
+ * Calls `expire` `ms` from now unless cancelled — after letting pending I/O run: a timer due while
+ * the process was busy fires before the event loop reads sockets, and a reply already waiting in
+ * one must win over the timeout. Returns the cancel function.
+ */
+export function deadline(ms: number, expire: () => void): () => void {
+	let cancelled = false;
+	const timer = setTimeout(() => setImmediate(() => { if (!cancelled) expire(); }), ms);
+	return () => { cancelled = true; clearTimeout(timer); };
+}

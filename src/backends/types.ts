@@ -20,9 +20,9 @@ export interface Lab {
 	act(action: PlanAction, next: Plan): Promise<ActionResult>;
 	/** Runs a shell command inside a node: its exit code and output. */
 	exec(node: string, command: string): Promise<{ exitCode: number; output: string }>;
-	/** The route the kernel of `node` picks for `address` (`ip route get`), as evidence for an unreachable result. */
-	routeGet?(node: string, address: string): Promise<string | undefined>;
-	/** Stops what labcheck needs only while it runs (probe agents) and leaves the lab up. */
+	/** The route the kernel of each `node` picks for its `address` (`ip route get`), as evidence for unreachable results; in the order asked. */
+	routes?(queries: Array<{ node: string; address: string }>): Promise<Array<string | undefined>>;
+	/** Lets go of what labcheck holds only while it runs (its sockets in the nodes) and leaves the lab up. */
 	detach(): Promise<void>;
 	/** Removes everything the build made. Safe to call twice and after a partial build. */
 	teardown(): Promise<void>;

@@ -5,8 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { LabcheckError, ScenarioError } from '../errors.js';
 import { VERSION } from '../run/environment.js';
 import { redactText } from '../run/redact.js';
-import { clean, down, exec } from './labs.js';
-import { planAll, run, up, type RunFlags } from './run.js';
+import type { RunFlags } from './run.js';
 import { installSignalHandlers, interrupted, teardownAll } from './signals.js';
 
 const argv = process.argv.slice(2);
@@ -24,27 +23,27 @@ const runOptions = (command: Command) => command
 	.option('--junit <file>', 'also write JUnit XML for CI')
 	.option('-q, --quiet', 'print only failures and the verdict')
 	.option('-v, --verbose', 'print build steps and every probe detail')
-	.option('--concurrency <n>', 'probes in flight at once', '256')
+	.option('--concurrency <n>', 'probes in flight at once, at most (default: by probe — ping 4096, tcp 1024, http 64, ssh 8)')
 	.option('--backend <name>', 'backend that builds the lab', 'netns')
 	.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');
 
 let exitCode = 0;
 runOptions(program.command('run').argument('<scenario...>', 'scenario files').description('build each lab, run its probes, report, tear it down'))
-	.action(async (files: string[], flags: RunFlags) => { exitCode = await run(files, flags, argv); });
+	.action(async (files: string[], flags: RunFlags) => { exitCode = await (await import('./run.js')).run(files, flags, argv); });
 runOptions(program.command('up').argument('<scenario>').description('build a lab and keep it running (see exec, down)'))
-	.action(async (file: string, flags: RunFlags) => { exitCode = await up(file, flags, argv); });
+	.action(async (file: string, flags: RunFlags) => { exitCode = await (await import('./run.js')).up(file, flags, argv); });
 program.command('validate').argument('<scenario...>').option('--allow-external').description('check scenario files without building anything')
 	.action(async (files: string[], flags: { allowExternal?: boolean }) => {
-		const plans = await planAll(files, flags);
+		const plans = await (await import('./run.js')).planAll(files, flags);
 		for (const plan of plans) console.log(`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ${plan.checks.length} checks`);
 	});
 program.command('exec').argument('<node>').argument('[command...]').option('--lab <id>', 'which lab, when several are up')
 	.description('run a command inside a node of the running lab, e.g. exec host -- ping -c1 10.0.2.15')
-	.action(async (node: string, command: string[], flags: { lab?: string }) => { exitCode = await exec(node, command, flags); });
+	.action(async (node: string, command: string[], flags: { lab?: string }) => { exitCode = await (await import('./labs.js')).exec(node, command, flags); });
 program.command('down').argument('[lab]').description('tear down labs kept by `up`')
-	.action(async (id?: string) => { exitCode = await down(id); });
+	.action(async (id?: string) => { exitCode = await (await import('./labs.js')).down(id); });
 program.command('clean').description('remove everything killed runs left behind (namespaces, processes, state)')
-	.action(async () => { exitCode = await clean(); });
+	.action(async () => { exitCode = await (await import('./labs.js')).clean(); });
 program.command('doctor').option('--fix', 'install missing Debian packages').option('--dev', 'also what the test suite needs (chromium)').option('-q, --quiet')
 	.description('check that this machine can build labs')
 	.action(async (flags: { fix?: boolean; quiet?: boolean; dev?: boolean }) => {

@@ -3,10 +3,11 @@
 import { join } from 'node:path';
 import chalk from 'chalk';
 import { execa } from 'execa';
-import { AgentClient } from '../agent/client.js';
 import { keptLabs } from '../backends/netns/clean.js';
 import { stateDir } from '../backends/netns/names.js';
-import { enterNamespace } from '../backends/netns/processes.js';
+import { NetNamespace } from '../net/namespace.js';
+import { probes } from '../../probes/index.js';
+import type { ProbeName } from '../../probes/catalog.js';
 import type { PlanCheck } from '../plan/types.js';
 
 type Counters = Map<string, number>;
@@ -29,13 +30,13 @@ export async function measure(scenario: string, check: PlanCheck): Promise<boole
 	if (!lab || !lab.nodes[check.from]) return false;
 	const namespaces = Object.entries(lab.nodes);
 	const before = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
-	const agent = AgentClient.launch([{ node: check.from, enter: enterNamespace(lab.nodes[check.from]) }], lab.id, stateDir(lab.id)).get(check.from)!;
+	const network = NetNamespace.open(`/run/netns/${lab.nodes[check.from]}`);
 	try {
-		await agent.ready;
-		const result = await agent.probe({ probe: check.probe, address: check.to.address, port: check.to.port, options: check.options }, { sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });
+		const request = { probe: check.probe, address: check.to.address, port: check.to.port, options: check.options };
+		const result = await probes[check.probe as ProbeName].run(request, { network, sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });
 		console.log(`\nmeasured in lab ${lab.id}: ${result.status === 'ok' ? chalk.green('reachable') : chalk.red(`unreachable (${result.status})`)} — ${result.detail}${result.seenFrom ? `; the target saw ${result.seenFrom}` : ''}`);
 	} finally {
-		agent.close();
+		network.close();
 	}
 	const after = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
 	const moved = namespaces.flatMap(([node], i) => [...after[i]].filter(([rule, n]) => n > (before[i].get(rule) ?? 0))

@@ -12,10 +12,15 @@ import { judge } from './verdict.js';
 
 const ROUTE_EVIDENCE = 40;
 
+// Probes in flight at once, by kind. A ping or a connect in flight is a timer and a table entry:
+// all of a big matrix at once, so its silent pairs cost one timeout together. A login or a request
+// costs the target CPU (sshd starts refusing past 10 unauthenticated connections).
+const IN_FLIGHT: Record<string, number> = { ping: 4096, tcp: 1024, http: 64, ssh: 8, exec: 16 };
+
 export interface RunOptions {
 	backend: Backend;
 	reporters: Reporter[];
-	/** Probes in flight at once. */
+	/** Probes in flight at once, at most; each kind of probe has its own bound besides (IN_FLIGHT). */
 	concurrency?: number;
 	command?: string;
 	/** Keep the lab after the run (`labcheck up`); the caller owns it then. */
@@ -37,21 +42,20 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	options.onLab?.(lab);
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
-	const limit = pLimit(options.concurrency ?? 256);
+	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
+	const limits = new Map(Object.entries(IN_FLIGHT).map(([kind, n]) => [kind, pLimit(n)]));
+	const limit = (c: PlanCheck, fn: () => Promise<CheckResult>) => limits.get(c.probe)!(() => (cap ? cap(fn) : fn()));
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
-	const routes = new Map<string, Promise<string | undefined>>();
+	const routeGet = routeEvidence(lab);
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
 	const check = async (planned: PlanCheck): Promise<CheckResult> => {
 		const predicted = predict({ plan: current, absent }, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
-		// `ip route get` as evidence, once per source and address, for the first unreachable results:
-		// a person reads a few, and every one costs a process.
-		const key = `${c.from} ${c.to.address}`;
-		if (result.status !== 'ok' && c.probe !== 'exec' && lab.routeGet && (routes.has(key) || routes.size < ROUTE_EVIDENCE)) {
-			if (!routes.has(key)) routes.set(key, lab.routeGet(c.from, c.to.address));
-			result.evidence = { ...result.evidence, routeGet: await routes.get(key) };
+		if (result.status !== 'ok' && c.probe !== 'exec') {
+			const route = await routeGet(c.from, c.to.address);
+			if (route) result.evidence = { ...result.evidence, routeGet: route };
 		}
 		const verdict = judge(c, result);
 		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };
@@ -59,7 +63,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		return done;
 	};
 	const runStep = async (step: number) => {
-		results.push(...await Promise.all(plan.checks.filter((c) => c.step === step).map((c) => limit(() => check(c)))));
+		results.push(...await Promise.all(plan.checks.filter((c) => c.step === step).map((c) => limit(c, () => check(c)))));
 	};
 	try {
 		await runStep(0);
@@ -88,6 +92,31 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	};
 	await emit('onRunEnd', summary);
 	return { summary, lab };
+}
+
+/**
+ * `ip route get` as evidence for unreachable results, once per source and address, for the first
+ * ROUTE_EVIDENCE of them (a person reads a few). Results that end together — silent pairs time out
+ * at the same moment — are looked up together, with one process.
+ */
+function routeEvidence(lab: Lab): (node: string, address: string) => Promise<string | undefined> {
+	const known = new Map<string, Promise<string | undefined>>();
+	let batch: Array<{ node: string; address: string; resolve: (route?: string) => void }> = [];
+	const flush = async () => {
+		const queries = batch;
+		batch = [];
+		const answers = await lab.routes!(queries).catch(() => []);
+		queries.forEach((q, i) => q.resolve(answers[i]));
+	};
+	return (node, address) => {
+		const key = `${node} ${address}`;
+		if (!lab.routes || (!known.has(key) && known.size >= ROUTE_EVIDENCE)) return Promise.resolve(undefined);
+		if (!known.has(key)) {
+			if (batch.length === 0) setImmediate(() => void flush());
+			known.set(key, new Promise((resolve) => batch.push({ node, address, resolve })));
+		}
+		return known.get(key)!;
+	};
 }
 
 async function execCheck(lab: Lab, c: PlanCheck): Promise<ProbeResult> {

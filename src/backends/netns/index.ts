@@ -1,12 +1,15 @@
 // The embedded backend: every node a network namespace, every network a bridge in its own namespace;
 // containers run in a dedicated Docker engine inside the namespace of the node that hosts them.
+import { writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { installed } from '../../which.js';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
-import { AgentClient } from '../../agent/client.js';
+import { NetNamespace } from '../../net/namespace.js';
 import { BackendError, EnvironmentError } from '../../errors.js';
 import type { Plan, PlanAction, PlanNode } from '../../plan/types.js';
+import { probes } from '../../../probes/index.js';
+import type { ProbeName } from '../../../probes/catalog.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import { createRunKey, SSHD, type RunKey } from '../../../services/sshd.js';
 import type { ActionResult, Backend, BuildOptions, Lab } from '../types.js';
@@ -14,10 +17,10 @@ import { containerName, containerPid, createContainer, createNetworks, execIn } 
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
-import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces, type Enter } from './processes.js';
+import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces } from './processes.js';
 import { startNodeServices } from './services.js';
 import { writeState, type LabState } from './state.js';
-import { createNamespaces, createTopology, floatingAddress, namespacesOf } from './topology.js';
+import { createLab, floatingAddress, namespacesOf } from './topology.js';
 import { fullRules, managed } from './firewall.js';
 import { ipBatch, nsExec } from './shell.js';
 
@@ -52,7 +55,8 @@ export const netnsBackend: Backend = {
 interface Engine { info: EngineInfo; docker: Docker }
 
 class NetnsLab implements Lab {
-	private readonly agents = new Map<string, AgentClient>();
+	/** Each running node's network, where probes open their sockets. */
+	private readonly networks = new Map<string, NetNamespace>();
 	private readonly engines = new Map<string, Engine>();
 	/** Processes started inside containers' networks (their namespaces are not named), by node. */
 	private readonly containerPids = new Map<string, number[]>();
@@ -93,29 +97,26 @@ class NetnsLab implements Lab {
 		const log = (line: string) => this.options.log?.(`${line} (${Math.round(performance.now() - started)} ms)`);
 		await mkdir(this.dir, { recursive: true, mode: 0o700 });
 		await this.saveState();
-		// Agents where something runs: sources of checks (now or after a step) and nodes with services.
-		const busy = new Set([...this.plan.checks.map((c) => c.from), ...this.plan.nodes.filter((n) => n.services.length > 0).map((n) => n.name)]);
-		const namespaced = this.plan.nodes.filter((n) => !n.container && busy.has(n.name));
+		const namespaced = this.plan.nodes.filter((n) => !n.container);
 		const needsKey = this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) || this.plan.checks.some((c) => c.probe === 'ssh');
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
-		await createNamespaces(this.plan, this.id);
-		// Agents start while the links are made: a Node process takes longer to start than a namespace to wire.
-		const launched = AgentClient.launch(namespaced.map((n) => ({ node: n.name, enter: enterNamespace(nodeNamespace(this.id, n.name)) })), this.id, this.dir);
-		for (const [name, agent] of launched) this.agents.set(name, agent);
-		await createTopology(this.plan, this.id);
+		await createLab(this.plan, this.id);
+		for (const node of namespaced) {
+			const network = NetNamespace.open(`/run/netns/${nodeNamespace(this.id, node.name)}`);
+			this.networks.set(node.name, network);
+			if (node.forwarding) network.within(() => writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'));
+		}
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		this.key = await key;
-		await Promise.all([...this.agents.values()].map((a) => a.ready));
-		log(`lab ${this.id}: ${this.agents.size} probe agents ready`);
-		await Promise.all(namespaced.map((node) => this.startServices(node)));
+		await Promise.all(namespaced.filter((n) => n.services.length > 0).map((node) => this.startServices(node)));
 		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
 		for (const node of this.plan.nodes.filter((n) => n.container?.start)) await this.startContainer(node.name, true);
 		log(`lab ${this.id}: up`);
 	}
 
 	private async startServices(node: PlanNode): Promise<void> {
-		const pids = await startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.agents.get(node.name)!);
+		const pids = await startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.networks.get(node.name)!);
 		this.servicePids.set(node.name, new Map([...(this.servicePids.get(node.name) ?? []), ...pids]));
 	}
 
@@ -147,17 +148,16 @@ class NetnsLab implements Lab {
 			await createContainer(docker, node, this.id);
 		}
 		await this.container(name).start();
-		const enter: Enter = enterNetworkOf(await containerPid(this.container(name)));
-		const agent = AgentClient.launch([{ node: name, enter }], this.id, this.dir).get(name)!;
-		this.agents.set(name, agent);
-		await agent.ready;
-		this.containerPids.set(name, [...(await startNodeServices(node, enter, this.run, agent)).values()]);
+		const pid = await containerPid(this.container(name));
+		const network = NetNamespace.open(`/proc/${pid}/ns/net`);
+		this.networks.set(name, network);
+		this.containerPids.set(name, [...(await startNodeServices(node, enterNetworkOf(pid), this.run, network)).values()]);
 	}
 
-	/** Ends what labcheck runs in a container's network, so the container's namespace can go. */
+	/** Ends what labcheck runs or holds in a container's network, so the container's namespace can go. */
 	private releaseContainer(name: string): void {
-		this.agents.get(name)?.close();
-		this.agents.delete(name);
+		this.networks.get(name)?.close();
+		this.networks.delete(name);
 		for (const pid of this.containerPids.get(name) ?? []) killPid(pid);
 		this.containerPids.delete(name);
 	}
@@ -263,25 +263,38 @@ class NetnsLab implements Lab {
 		return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
 	}
 
-	async routeGet(name: string, address: string): Promise<string | undefined> {
-		if (this.node(name).container) return undefined;
-		const result = await execa('ip', ['-n', nodeNamespace(this.id, name), 'route', 'get', address], { reject: false, all: true });
-		return (result.all ?? '').trim().split('\n')[0];
+	async routes(queries: Array<{ node: string; address: string }>): Promise<Array<string | undefined>> {
+		const nodes = [...new Set(queries.map((q) => q.node))].filter((n) => !this.node(n).container);
+		const script = nodes.map((n) => `ip -n '${nodeNamespace(this.id, n)}' -force -batch - 2>&1 <<'LABCHECK'\n${queries.filter((q) => q.node === n).map((q) => `route get ${q.address}`).join('\n')}\nLABCHECK\necho @@`).join('\n');
+		const { stdout } = await execa('sh', ['-s'], { input: script, reject: false });
+		// One answer a query: a route, or the error ip printed (then "Command failed", and indented "cache" lines, are skipped).
+		const answers = new Map(stdout.split('@@\n').map((section, i) => [nodes[i], section.split('\n').filter((l) => l && !/^\s|^Command failed/.test(l))]));
+		const next = new Map(nodes.map((n) => [n, 0]));
+		return queries.map((q) => {
+			const i = next.get(q.node);
+			if (i === undefined) return undefined;
+			next.set(q.node, i + 1);
+			return answers.get(q.node)?.[i]?.trim();
+		});
 	}
 
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
-		const agent = this.agents.get(from);
-		if (!agent) return { status: 'error', detail: `${from} is not running`, ms: 0 };
+		const network = this.networks.get(from);
+		if (!network) return { status: 'error', detail: `${from} is not running`, ms: 0 };
 		try {
-			return await agent.probe(request, { sshKeyFile: this.key?.privateFile });
+			return await probes[request.probe as ProbeName].run(request, { network, sshKeyFile: this.key?.privateFile });
 		} catch (error) {
-			return { status: 'error', detail: (error as Error).message, ms: 0 };
+			return { status: 'error', detail: `probe crashed: ${(error as Error).message}`, ms: 0 };
 		}
 	}
 
+	private closeNetworks(): void {
+		for (const network of this.networks.values()) network.close();
+		this.networks.clear();
+	}
+
 	async detach(): Promise<void> {
-		for (const agent of this.agents.values()) agent.close();
-		this.agents.clear();
+		this.closeNetworks();
 		this.kept = true;
 		await this.saveState();
 	}
@@ -290,7 +303,7 @@ class NetnsLab implements Lab {
 		if (this.down) return;
 		this.down = true;
 		for (const name of [...this.containerPids.keys()]) this.releaseContainer(name);
-		for (const agent of this.agents.values()) agent.close();
+		this.closeNetworks();
 		// Every phase runs even when one fails: what one leaves, the next may still remove.
 		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
 		const failures = [

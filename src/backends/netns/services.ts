@@ -5,14 +5,14 @@ import { fileURLToPath } from 'node:url';
 import { BackendError } from '../../errors.js';
 import type { PlanNode, PlanService } from '../../plan/types.js';
 import { prepareSshd, type RunKey } from '../../../services/sshd.js';
-import type { AgentClient } from '../../agent/client.js';
+import type { NodeNetwork } from '../../../probes/types.js';
 import { startDetached, type Enter } from './processes.js';
 
 const RUN_SERVICE = fileURLToPath(new URL('../../../services/run.js', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 
 /** Starts the node's services that are not stopped, waits until each listens; their process id by service name. */
-export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, agent: AgentClient): Promise<Map<string, number>> {
+export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, network: NodeNetwork): Promise<Map<string, number>> {
 	await mkdir(join(run.dir, 'logs'), { recursive: true });
 	const wanted = node.services.filter((s) => !s.stopped);
 	const http = wanted.filter((s) => s.name !== 'sshd');
@@ -22,7 +22,7 @@ export async function startNodeServices(node: PlanNode, enter: Enter, run: { id:
 		const child = startDetached(enter, argv, log);
 		for (const s of services) pids.set(s.name, child.pid!);
 		await Promise.all(services.map(async (service) => {
-			if (await agent.waitPort(service.port, READY_TIMEOUT_MS)) return;
+			if (await waitPort(network, service.port, READY_TIMEOUT_MS)) return;
 			const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
 			throw new BackendError(`node "${node.name}": ${service.name} did not listen on port ${service.port}${tail ? `: ${tail}` : ''}`);
 		}));
@@ -33,4 +33,20 @@ export async function startNodeServices(node: PlanNode, enter: Enter, run: { id:
 		http.length > 0 && start(http, [process.execPath, RUN_SERVICE, '--lab', run.id, ...http.map((s) => `${s.name}:${s.port}`), ...peers], join(run.dir, 'logs', `${node.name}.services.log`)),
 	]);
 	return pids;
+}
+
+const portOpen = (network: NodeNetwork, port: number) => new Promise<boolean>((resolve) => {
+	const socket = network.connect('127.0.0.1', port);
+	socket.once('connect', () => { socket.destroy(); resolve(true); });
+	socket.once('error', () => resolve(false));
+});
+
+/** Whether something listens on `port` of the node's loopback within `timeoutMs`. */
+async function waitPort(network: NodeNetwork, port: number, timeoutMs: number): Promise<boolean> {
+	const deadline = Date.now() + timeoutMs;
+	while (Date.now() < deadline) {
+		if (await portOpen(network, port)) return true;
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	return false;
 }

@@ -21,30 +21,14 @@ export async function nsExec(namespace: string, argv: string[], what: string, in
 	return result.stdout;
 }
 
-export interface Batch { namespace: string; lines: string[]; what: string }
-
 /**
- * Runs many iproute2 batches, one per namespace, from a single shell: each process spawned from a
- * large Node process costs it tens of milliseconds, a shell's fork costs almost nothing.
+ * Runs a shell script (see topology.ts); a failing part names itself on the last line of stderr
+ * (`fail WHAT`), after what the failing command printed.
  */
-export async function ipBatches(batches: Batch[]): Promise<void> {
-	const script = batches.filter((b) => b.lines.length > 0).map((b, i) =>
-		`ip -n '${b.namespace}' -batch - <<'LABCHECK_${i}' || { echo '${b.what.replace(/'/g, '')}' >&2; exit 1; }\n${b.lines.join('\n')}\nLABCHECK_${i}`).join('\n');
-	if (!script) return;
-	const result = await execa('sh', ['-s'], { input: `${script}\n`, reject: false });
+export async function runScript(script: string): Promise<void> {
+	const result = await execa('sh', ['-s'], { input: script, reject: false });
 	if (result.exitCode !== 0) {
 		const lines = result.stderr.trim().split('\n');
-		throw new BackendError(`${lines.at(-1)}: ${lines.slice(0, -1).join(' ').trim()}`, undefined, { cause: result });
-	}
-}
-
-/** Runs shell commands inside namespaces, all from one shell (see ipBatches). */
-export async function nsScripts(scripts: Array<{ namespace: string; script: string; what: string }>): Promise<void> {
-	if (scripts.length === 0) return;
-	const text = scripts.map((s, i) => `ip netns exec '${s.namespace}' sh -e <<'LABCHECK_${i}' || { echo '${s.what.replace(/'/g, '')}' >&2; exit 1; }\n${s.script}\nLABCHECK_${i}`).join('\n');
-	const result = await execa('sh', ['-s'], { input: `${text}\n`, reject: false });
-	if (result.exitCode !== 0) {
-		const lines = result.stderr.trim().split('\n');
-		throw new BackendError(`${lines.at(-1)}: ${lines.slice(0, -1).join(' ').trim()}`, undefined, { cause: result });
+		throw new BackendError(`${lines.at(-1)}${lines.length > 1 ? `: ${lines.slice(0, -1).join(' ').trim()}` : ''}`, undefined, { cause: result });
 	}
 }
