@@ -1,9 +1,14 @@
 declare module 'net-ping' {
-	interface SessionOptions { retries?: number; timeout?: number; packetSize?: number; sessionId?: number; ttl?: number }
-	interface Session {
-		pingHost(target: string, callback: (error: (Error & { source?: string }) | null, target: string, sent?: Date, received?: Date) => void): Session;
+	export interface SessionOptions { retries?: number; timeout?: number; packetSize?: number; sessionId?: number; ttl?: number }
+	export type PingCallback = (error: (Error & { source?: string }) | null, target: string, sent?: Date, received?: Date) => void;
+	export interface Session {
+		pingHost(target: string, callback: PingCallback): Session;
 		close(): void;
 		on(event: 'error', listener: (error: Error) => void): Session;
+		/** The raw-socket socket (undocumented): emits 'message' for every ICMP packet the node receives. */
+		getSocket(): { on(event: 'message', listener: () => void): void };
+		/** Called once a request has left (internal): `request.callback` is pingHost's callback. */
+		onSocketSend(request: { callback: PingCallback }, error: Error | null, bytes: number): void;
 	}
 	const ping: { createSession(options?: SessionOptions): Session };
 	export default ping;

@@ -1,24 +1,52 @@
 // ping: ICMP echo with net-ping (raw socket, root). Stops at the first loss so a dropped pair costs one timeout.
-import netPing from 'net-ping';
+import netPing, { type PingCallback, type Session } from 'net-ping';
 import { classifyError, timedOut } from './classify.js';
-import { deadline, DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } from './types.js';
+import { DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } from './types.js';
 
-// One raw socket per node network, kept for the run: opening one per probe raced with replies
-// arriving before it listened. net-ping's own timeout only cleans up; `deadline` decides.
+// One raw socket per node network, kept for the run (opening one per probe raced with replies
+// arriving before it listened). Its event-loop turns matter: raw-socket sends one queued request
+// and reads one packet per turn, and the socket also sees every other ICMP packet of the node.
+// So a probe's clock starts when its request really leaves, and a silent pair is declared only
+// once the socket has nothing more to read — a reply that arrived in time always counts, however
+// busy labcheck was. net-ping's own timeout only cleans up.
 const SESSION_TIMEOUT_MS = 30_000;
-const sessions = new WeakMap<NodeNetwork, ReturnType<typeof netPing.createSession>>();
+type Callback = PingCallback;
+interface Socket { session: Session; heard: number; onSent: Map<Callback, () => void> }
+const sockets = new WeakMap<NodeNetwork, Socket>();
 let created = 0;
-function sessionFor(network: NodeNetwork) {
-	let session = sessions.get(network);
-	if (!session) {
+
+function socketFor(network: NodeNetwork): Socket {
+	let socket = sockets.get(network);
+	if (!socket) {
 		const id = ((process.pid * 131 + created++) % 65534) + 1;
-		session = network.within(() => netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }));
+		const session = network.within(() => netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }));
+		const tracked: Socket = { session, heard: 0, onSent: new Map() };
+		// net-ping says nothing when a request leaves: its instance's send hook is wrapped to tell us.
+		const sent = session.onSocketSend;
+		session.onSocketSend = function (this: Session, request, ...rest) {
+			sent.call(this, request, ...rest);
+			tracked.onSent.get(request.callback)?.();
+			tracked.onSent.delete(request.callback);
+		};
+		session.getSocket().on('message', () => { tracked.heard++; });
 		session.on('error', () => {});
-		sessions.set(network, session);
-		network.hold(session);
+		sockets.set(network, tracked);
+		// Closed with the node's network; a later probe from it then fails instead of opening a socket elsewhere.
+		network.hold({ close: () => { sockets.delete(network); session.close(); } });
+		socket = tracked;
 	}
-	return session;
+	return socket;
 }
+
+/** Resolves once the socket has nothing left to read: a turn of the event loop read nothing from it. */
+async function drained(socket: Socket): Promise<void> {
+	for (let turn = 0; turn < 10_000; turn++) {
+		const heard = socket.heard;
+		await new Promise((resolve) => setImmediate(resolve));
+		if (socket.heard === heard) return;
+	}
+}
+
 const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string }> = {
 	DestinationUnreachableError: { status: 'unreachable', what: 'destination unreachable' },
 	TimeExceededError: { status: 'unreachable', what: 'time exceeded (routing loop?)' },
@@ -30,17 +58,25 @@ const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string 
 
 type Echo = { rtt?: number; error?: Error & { source?: string } };
 
-// One echo request. net-ping (re)opens its raw socket lazily inside pingHost: that happens in the node too.
 const echo = (network: NodeNetwork, address: string, timeout: number) =>
 	new Promise<Echo>((resolve) => {
-		const session = sessionFor(network);
-		const sent = performance.now();
+		const socket = socketFor(network);
 		let settled = false;
-		const settle = (reply: Echo) => { if (!settled) { settled = true; cancel(); resolve(reply); } };
-		const cancel = deadline(timeout, () => settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) }));
-		network.within(() => session.pingHost(address, (error) => {
-			settle(error ? { error } : { rtt: Math.round((performance.now() - sent) * 1000) / 1000 });
-		}));
+		let sentAt = 0;
+		let timer: NodeJS.Timeout | undefined;
+		const settle = (reply: Echo) => {
+			if (settled) return;
+			settled = true;
+			clearTimeout(timer);
+			resolve(reply);
+		};
+		const callback: Callback = (error) => settle(error ? { error } : { rtt: Math.round((performance.now() - sentAt) * 1000) / 1000 });
+		socket.onSent.set(callback, () => {
+			sentAt = performance.now();
+			if (settled) return;
+			timer = setTimeout(() => void drained(socket).then(() => settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) })), timeout);
+		});
+		socket.session.pingHost(address, callback);
 	});
 
 export const ping: Probe = {

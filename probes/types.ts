@@ -43,7 +43,7 @@ export interface NodeNetwork {
 }
 
 // Inside the lab a reply takes well under a millisecond; half a second of silence is a drop.
-export const DEFAULT_TIMEOUT_MS = 500;
+export const DEFAULT_TIMEOUT_MS = 250;
 
 /**
  * Calls `expire` `ms` from now unless cancelled — after letting pending I/O run: a timer due while

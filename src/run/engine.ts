@@ -49,9 +49,16 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	let current = plan;
 	const routeGet = routeEvidence(lab);
 	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
-	const check = async (planned: PlanCheck): Promise<CheckResult> => {
+	// A probe's clock runs from the moment it starts: the model's work for a step is done before its
+	// first probe, so that no probe waits on it.
+	const prepare = (planned: PlanCheck) => {
 		const predicted = predict({ plan: current, absent }, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
+		// Pairs the model expects to fail get their route looked up while they are probed, not after.
+		if (predicted && predicted.outcome !== 'reachable' && c.probe !== 'exec') void routeGet(c.from, c.to.address);
+		return { c, predicted };
+	};
+	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult> => {
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
 		if (result.status !== 'ok' && c.probe !== 'exec') {
 			const route = await routeGet(c.from, c.to.address);
@@ -63,7 +70,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		return done;
 	};
 	const runStep = async (step: number) => {
-		results.push(...await Promise.all(plan.checks.filter((c) => c.step === step).map((c) => limit(c, () => check(c)))));
+		const prepared = plan.checks.filter((c) => c.step === step).map(prepare);
+		results.push(...await Promise.all(prepared.map((p) => limit(p.c, () => check(p)))));
 	};
 	try {
 		await runStep(0);
