@@ -1,7 +1,7 @@
 // Reads a scenario file: YAML syntax, then the schema, then the plan's own checks — every problem with its position.
 import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ScenarioError, UsageError, type SourcePosition } from '../errors.js';
 import { networkSchema, nodeSchema, probeOptionsSchema, scenarioSchema, type Scenario } from './schema.js';
 import { Source, type Path } from './source.js';

@@ -1,5 +1,5 @@
 // The scenario format, as one Zod schema: it validates files and is exported as JSON Schema for editors.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
 export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;

@@ -17,7 +17,7 @@ export async function labNamespaces(): Promise<string[]> {
 /** Processes labcheck starts inside labs: probe agents, services, sshd with a per-run config. */
 export async function labProcesses(): Promise<string[]> {
 	const { stdout } = await execa('ps', ['-eo', 'pid,args', '--no-headers']);
-	return stdout.split('\n').filter((l) => /agent\/main\.js|services\/run\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
+	return stdout.split('\n').filter((l) => /bundle\/services\.js|services\/run\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
 }
 
 /** The root namespace's iptables rules and non-default policies, table by table, without counters. */

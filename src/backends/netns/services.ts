@@ -1,14 +1,13 @@
 // Starts a node's services: sshd, and one process serving all its calculator services.
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BackendError } from '../../errors.js';
+import { SERVICE_ENTRY } from '../../paths.js';
 import type { PlanNode, PlanService } from '../../plan/types.js';
 import { prepareSshd, type RunKey } from '../../../services/sshd.js';
 import type { NodeNetwork } from '../../../probes/types.js';
 import { startDetached, type Enter } from './processes.js';
 
-const RUN_SERVICE = fileURLToPath(new URL('../../../services/run.js', import.meta.url));
 const READY_TIMEOUT_MS = 10_000;
 
 /** Starts the node's services that are not stopped, waits until each listens; their process id by service name. */
@@ -30,7 +29,7 @@ export async function startNodeServices(node: PlanNode, enter: Enter, run: { id:
 	const peers = Object.entries(http.find((s) => s.peers)?.peers ?? {}).flatMap(([op, at]) => [`--${op}`, at]);
 	await Promise.all([
 		sshd && start([sshd], await prepareSshd(join(run.dir, 'nodes', node.name, 'sshd'), sshd.port, run.key), join(run.dir, 'logs', `${node.name}.sshd.log`)),
-		http.length > 0 && start(http, [process.execPath, RUN_SERVICE, '--lab', run.id, ...http.map((s) => `${s.name}:${s.port}`), ...peers], join(run.dir, 'logs', `${node.name}.services.log`)),
+		http.length > 0 && start(http, [process.execPath, SERVICE_ENTRY, '--lab', run.id, ...http.map((s) => `${s.name}:${s.port}`), ...peers], join(run.dir, 'logs', `${node.name}.services.log`)),
 	]);
 	return pids;
 }
