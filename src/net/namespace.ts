@@ -44,7 +44,8 @@ export class NetNamespace implements NodeNetwork {
 		// next tick, when this namespace is no longer current. A lookup that answers at once makes
 		// Node open the socket inside this call.
 		const socket = this.within(() => connect({ host: `node:${address}`, port, family: 4, lookup: (_host, _options, done) => done(null, address, 4) }));
-		if (((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
+		// Opened (an fd) or already failed (no route: its error is emitted on the next tick); anything else would not be the node's.
+		if (!socket.destroyed && ((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
 			socket.destroy();
 			throw new Error('Node did not open the socket at once: it would not belong to the node (this Node version is not supported)');
 		}

@@ -1,0 +1,80 @@
+// What makes big matrices cheap, checked for correctness (timings live in `npm run bench`): probes
+// run in labcheck's own process with sockets opened inside each node's namespace, many silent pairs
+// time out together, and a reply that arrived in time counts even when the machine is saturated.
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { NetNamespace } from '../src/net/namespace.js';
+import { assertNothingLeft, labcheck, snapshot } from './helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
+
+/** A LAN of `n` hosts, the first `silent` of them with a security group without ICMP: they answer no ping and get no reply. */
+function lan(n: number, silent: number): { file: string; expected: Record<string, string> } {
+	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
+	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/24 } }', 'nodes:'];
+	hosts.forEach((h, i) => lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`));
+	lines.push('expect:');
+	const expected: Record<string, string> = {};
+	for (const [i, a] of hosts.entries()) for (const [j, b] of hosts.entries()) {
+		if (i === j) continue;
+		expected[`ping ${a} -> ${b}`] = i < silent || j < silent ? 'unreachable' : 'reachable';
+		lines.push(`  - ping ${a} -> ${b}: { expect: ${expected[`ping ${a} -> ${b}`]}, count: 1 }`);
+	}
+	const file = join(tmp, `lan-${n}-${silent}.yaml`);
+	writeFileSync(file, `${lines.join('\n')}\n`);
+	return { file, expected };
+}
+
+async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number) {
+	const { file, expected } = lan(n, silent);
+	const json = join(tmp, 'results.json');
+	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q']);
+	t.is(run.exitCode, 0, run.stdout.split('\n').filter((l) => l.includes('✖')).slice(0, 5).join('\n') + run.stderr);
+	const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; actual: string; status: string }> }).results;
+	t.deepEqual(Object.fromEntries(results.map((r) => [r.id, r.actual])), expected);
+	t.true(results.filter((r) => r.actual === 'unreachable').every((r) => r.status === 'filtered'), 'silent pairs are silent drops');
+}
+
+test.serial('a socket opened through a node\'s network belongs to the node, not to labcheck\'s namespace', async (t) => {
+	const name = `lc-test-${process.pid}`;
+	await execa('ip', ['netns', 'add', name]);
+	const server = createServer((s) => s.end()).listen(0, '127.0.0.1');
+	await new Promise((r) => server.once('listening', r));
+	const { port } = server.address() as AddressInfo;
+	const network = NetNamespace.open(`/run/netns/${name}`);
+	try {
+		t.notRegex(network.within(() => readFileSync('/proc/thread-self/net/dev', 'utf8')), /eth0|ens|enp/, 'inside, only the namespace\'s own lo');
+		t.regex(readFileSync('/proc/thread-self/net/dev', 'utf8'), /lo:/, 'and labcheck is back home afterwards');
+		// labcheck's own loopback has a listener on `port`; the node's loopback is down and has none.
+		const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+			network.connect('127.0.0.1', port).once('connect', () => resolve(undefined)).once('error', resolve);
+		});
+		t.truthy(error, 'the connection did not reach the listener in labcheck\'s namespace');
+		t.regex(error!.code ?? '', /ENETUNREACH|ECONNREFUSED/);
+	} finally {
+		network.close();
+		server.close();
+		await execa('ip', ['netns', 'del', name]);
+	}
+	t.throws(() => network.within(() => 0), { message: /closed/ }, 'a closed network opens nothing');
+});
+
+test.serial('a 16-host matrix with 8 silent hosts: all 240 cells right, nothing left behind', async (t) => {
+	const before = await snapshot();
+	await runMatrix(t, 16, 8);
+	await assertNothingLeft(t, before);
+});
+
+test.serial('the verdicts hold while three busy loops saturate both CPUs', async (t) => {
+	const hog = spawn('sh', ['-c', 'for i in 1 2 3; do (while :; do :; done) & done; wait'], { detached: true, stdio: 'ignore' });
+	try {
+		await runMatrix(t, 12, 6);
+	} finally {
+		process.kill(-hog.pid!, 'SIGKILL');
+	}
+});
