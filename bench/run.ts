@@ -137,4 +137,16 @@ const results = {
 	runs: { nat, all30, mn30, dropped, mnDropped, mnHealthy3 },
 };
 writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
+
+// The issue's targets, side by side with what this run measured.
+const rows: Array<[string, string, string, boolean]> = [
+	['nat.yaml full run', `${results.nat_run_s.toFixed(2)} s`, '≤ 1.0 s', results.nat_run_s <= 1],
+	['all pairs, 30 hosts, vs Mininet', `${results.allpairs30_labcheck_s.toFixed(2)} s vs ${results.allpairs30_mininet_s.toFixed(2)} s = ${results.allpairs30_ratio.toFixed(2)}×`, '≤ 0.5×', results.allpairs30_ratio <= 0.5],
+	['  the same, 15 hosts silent', `${results.dropped30_labcheck_s.toFixed(2)} s (Mininet ${perDropped.toFixed(1)} s per dropped pair)`, '≤ 3 s', results.dropped30_labcheck_s <= 3],
+	...Object.entries(perNode).map(([n, ms]): [string, string, string, boolean] => [`build + teardown, N = ${n}`, `${ms.toFixed(1)} ms per node`, '≤ 20 ms', ms <= 20]),
+	['calculator throughput', `${Math.round(calc.rps)} expressions/s`, '≥ 2000/s', calc.rps >= 2000],
+	['calculator p99 latency', `${calc.p99} ms`, '≤ 20 ms', calc.p99 <= 20],
+];
+say('');
+for (const [what, measured, target, met] of rows) say(`${what.padEnd(34)}${measured.padEnd(44)}${target.padEnd(10)}${met ? '✓' : '✗'}`);
 say('written to bench/results.json');

@@ -14,10 +14,10 @@ export async function labNamespaces(): Promise<string[]> {
 	return stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => /^lc(sw)?-/.test(n));
 }
 
-/** Processes labcheck starts inside labs: probe agents, services, sshd with a per-run config. */
+/** Processes labcheck starts inside labs: calculator services, sshd with a per-run config, dockerd. */
 export async function labProcesses(): Promise<string[]> {
 	const { stdout } = await execa('ps', ['-eo', 'pid,args', '--no-headers']);
-	return stdout.split('\n').filter((l) => /bundle\/services\.js|services\/run\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
+	return stdout.split('\n').filter((l) => /bundle\/services\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
 }
 
 /** The root namespace's iptables rules and non-default policies, table by table, without counters. */
@@ -43,7 +43,7 @@ export const snapshot = async (): Promise<MachineSnapshot> => ({ iptables: await
 /** Everything a run could leave: namespaces, processes, root firewall rules and interfaces, Docker's data, cgroups and mounts. */
 export async function assertNothingLeft(t: import('ava').ExecutionContext, before: MachineSnapshot): Promise<void> {
 	t.deepEqual(await labNamespaces(), [], 'no namespace left');
-	t.deepEqual(await labProcesses(), [], 'no agent, service, sshd or dockerd left');
+	t.deepEqual(await labProcesses(), [], 'no service, sshd or dockerd left');
 	t.is(await rootIptables(), before.iptables, 'root namespace iptables unchanged');
 	t.is(await rootLinks(), before.links, 'no interface added to the root namespace');
 	t.deepEqual(await dockerLeftovers(), [], 'no Docker data, cgroup or mount left');
