@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetNamespace } from '../src/net/namespace.js';
-import { assertNothingLeft, labcheck, snapshot } from './helpers/cli.js';
+import { assertNothingLeft, labcheck, labNamespaces, snapshot } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 
@@ -30,10 +30,10 @@ function lan(n: number, silent: number): { file: string; expected: Record<string
 	return { file, expected };
 }
 
-async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number) {
+async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number, flags: string[] = []) {
 	const { file, expected } = lan(n, silent);
 	const json = join(tmp, 'results.json');
-	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q']);
+	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q', ...flags]);
 	t.is(run.exitCode, 0, run.stdout.split('\n').filter((l) => l.includes('✖')).slice(0, 5).join('\n') + run.stderr);
 	const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; actual: string; status: string }> }).results;
 	t.deepEqual(Object.fromEntries(results.map((r) => [r.id, r.actual])), expected);
@@ -77,4 +77,12 @@ test.serial('the verdicts hold while three busy loops saturate both CPUs', async
 	} finally {
 		process.kill(-hog.pid!, 'SIGKILL');
 	}
+});
+
+test.serial('with --concurrency 1 (one probe at a time) every cell is still right; a bad value is a usage error', async (t) => {
+	await runMatrix(t, 4, 1, ['--concurrency', '1']);
+	const bad = await labcheck(['run', lan(4, 1).file, '--concurrency', 'lots']);
+	t.is(bad.exitCode, 2);
+	t.regex(bad.stderr, /--concurrency.*'lots' is invalid\. a whole number of probes/);
+	t.deepEqual(await labNamespaces(), [], 'nothing was built');
 });

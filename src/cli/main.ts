@@ -1,7 +1,7 @@
 // The labcheck command line. Only this file prints fatal errors: a red ✖ and one sentence, then the exit code
 // (0 all expectations held, 1 some did not, 2 bad scenario or usage, 3 environment or infrastructure).
 import chalk from 'chalk';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabcheckError, ScenarioError } from '../errors.js';
 import { VERSION } from '../run/environment.js';
 import { redactText } from '../run/redact.js';
@@ -23,9 +23,15 @@ const runOptions = (command: Command) => command
 	.option('--junit <file>', 'also write JUnit XML for CI')
 	.option('-q, --quiet', 'print only failures and the verdict')
 	.option('-v, --verbose', 'print build steps and every probe detail')
-	.option('--concurrency <n>', 'probes in flight at once, at most (default: by probe — ping 4096, tcp 1024, http 64, ssh 8)')
+	.option('--concurrency <n>', 'probes in flight at once, at most (default: by probe — ping 4096, tcp 1024, http 64, ssh 8)', positiveInteger)
 	.option('--backend <name>', 'backend that builds the lab', 'netns')
 	.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');
+
+function positiveInteger(value: string): number {
+	const n = Number(value);
+	if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of probes, at least 1, e.g. --concurrency 32');
+	return n;
+}
 
 let exitCode = 0;
 runOptions(program.command('run').argument('<scenario...>', 'scenario files').description('build each lab, run its probes, report, tear it down'))

@@ -18,7 +18,7 @@ export interface RunFlags {
 	quiet?: boolean;
 	verbose?: boolean;
 	allowExternal?: boolean;
-	concurrency?: string;
+	concurrency?: number;
 	backend: string;
 }
 
@@ -43,7 +43,7 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 	for (const plan of plans) {
 		try {
 			const { summary, lab } = await runPlan(plan, {
-				backend, reporters, concurrency: flags.concurrency ? Number(flags.concurrency) : undefined,
+				backend, reporters, concurrency: flags.concurrency,
 				command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
 			});
 			release(lab);
