@@ -57,8 +57,9 @@ export const ssh: Probe = {
 			});
 			let serverVersion = '';
 			client.connect({
+				// ssh2's own handshake timer only cleans up: `deadline` decides, so that silence reads as silence.
 				sock: network.connect(address, port!), host: address, port, username: options.user ?? 'root', privateKey, password: options.password,
-				readyTimeout: timeout, hostVerifier: () => true, tryKeyboard: false,
+				readyTimeout: timeout + 1000, hostVerifier: () => true, tryKeyboard: false,
 				debug: (line: string) => { const m = /Remote ident: '(.*)'/.exec(line); if (m) serverVersion = m[1]; },
 			});
 		});

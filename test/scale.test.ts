@@ -86,3 +86,37 @@ test.serial('with --concurrency 1 (one probe at a time) every cell is still righ
 	t.regex(bad.stderr, /--concurrency.*'lots' is invalid\. a whole number of probes/);
 	t.deepEqual(await labNamespaces(), [], 'nothing was built');
 });
+
+test.serial('every probe tells a refusal from silence, from inside the node', async (t) => {
+	const file = join(tmp, 'negatives.yaml');
+	writeFileSync(file, [
+		'name: negatives',
+		'networks: { lan: { subnet: 10.0.0.0/24 }, elsewhere: { subnet: 10.0.1.0/24 } }',
+		'nodes:',
+		'  a: { kind: host, on: lan, address: 10.0.0.10 }',
+		'  far: { kind: host, on: elsewhere, address: 10.0.1.10 }',
+		'  silent: { kind: host, on: lan, address: 10.0.0.11, security_group: [] }',
+		'  closed: { kind: host, on: lan, address: 10.0.0.12 }',
+		'expect:',
+		'  - tcp a -> closed:22: unreachable',
+		'  - tcp a -> silent:22: unreachable',
+		'  - http a -> closed:8080: unreachable',
+		'  - http a -> silent:8080: { expect: unreachable, timeout: 400 }',
+		'  - ssh a -> closed:2222: unreachable',
+		'  - ssh a -> silent: { expect: unreachable, timeout: 400 }',
+		'  - ping a -> silent: unreachable',
+		'  - tcp a -> far:22: unreachable',
+		'',
+	].join('\n'));
+	const json = join(tmp, 'negatives.json');
+	const run = await labcheck(['run', file, '--json', json, '--no-report']);
+	t.is(run.exitCode, 0, run.stdout + run.stderr);
+	const status = Object.fromEntries((JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; status: string }> }).results.map((r) => [r.id, r.status]));
+	t.deepEqual(status, {
+		'tcp a -> closed:22': 'refused', 'tcp a -> silent:22': 'filtered',
+		'http a -> closed:8080': 'refused', 'http a -> silent:8080': 'filtered',
+		'ssh a -> closed:2222': 'refused', 'ssh a -> silent': 'filtered',
+		'ping a -> silent': 'filtered',
+		'tcp a -> far:22': 'no-route',
+	});
+});
