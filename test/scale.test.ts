@@ -14,7 +14,7 @@ import { assertNothingLeft, labcheck, labNamespaces, snapshot } from './helpers/
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 
 /** A LAN of `n` hosts, the first `silent` of them with a security group without ICMP: they answer no ping and get no reply. */
-function lan(n: number, silent: number): { file: string; expected: Record<string, string> } {
+function lan(n: number, silent: number, wildcard = false): { file: string; expected: Record<string, string> } {
 	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
 	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/24 } }', 'nodes:'];
 	hosts.forEach((h, i) => lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`));
@@ -23,15 +23,16 @@ function lan(n: number, silent: number): { file: string; expected: Record<string
 	for (const [i, a] of hosts.entries()) for (const [j, b] of hosts.entries()) {
 		if (i === j) continue;
 		expected[`ping ${a} -> ${b}`] = i < silent || j < silent ? 'unreachable' : 'reachable';
-		lines.push(`  - ping ${a} -> ${b}: { expect: ${expected[`ping ${a} -> ${b}`]}, count: 1 }`);
+		if (!wildcard) lines.push(`  - ping ${a} -> ${b}: { expect: ${expected[`ping ${a} -> ${b}`]}, count: 1 }`);
 	}
-	const file = join(tmp, `lan-${n}-${silent}.yaml`);
+	if (wildcard) lines.push('  - ping * -> *: { expect: auto, count: 1 }');
+	const file = join(tmp, `lan-${n}-${silent}${wildcard ? '-wildcard' : ''}.yaml`);
 	writeFileSync(file, `${lines.join('\n')}\n`);
 	return { file, expected };
 }
 
-async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number, flags: string[] = []) {
-	const { file, expected } = lan(n, silent);
+async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number, flags: string[] = [], wildcard = false) {
+	const { file, expected } = lan(n, silent, wildcard);
 	const json = join(tmp, 'results.json');
 	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q', ...flags]);
 	t.is(run.exitCode, 0, run.stdout.split('\n').filter((l) => l.includes('✖')).slice(0, 5).join('\n') + run.stderr);
@@ -68,6 +69,10 @@ test.serial('a 16-host matrix with 8 silent hosts: all 240 cells right, nothing 
 	const before = await snapshot();
 	await runMatrix(t, 16, 8);
 	await assertNothingLeft(t, before);
+});
+
+test.serial('"ping * -> *: auto" on the same LAN: 240 pairs, the model\'s expectation for each, all held', async (t) => {
+	await runMatrix(t, 16, 8, [], true);
 });
 
 test.serial('the verdicts hold while three busy loops saturate both CPUs', async (t) => {

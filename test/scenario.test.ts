@@ -64,3 +64,31 @@ test('the egress guard is lifted only by the explicit opt-in', async (t) => {
 	const plan = buildPlan(loaded, { allowExternal: true });
 	t.is(plan.checks[0].to.node, undefined);
 });
+
+test('"ping * -> *" is every ordered pair of the scenario\'s own nodes; a line naming a pair wins', (t) => {
+	const text = [
+		'name: wildcard',
+		'networks: { room: { subnet: 10.1.0.0/16, gateway: 10.1.0.254 } }',
+		'nodes:',
+		'  internet: { kind: internet }',
+		'  host: { kind: host, on: room, address: 10.1.5.22 }',
+		'  vm: { kind: vm, nat: host }',
+		'expect:',
+		'  - ping * -> *: auto',
+		'  - ping host -> vm: unreachable',
+		'  - tcp * -> vm:22: { expect: unreachable, timeout: 300 }',
+		'',
+	].join('\n');
+	const plan = buildPlan(parseScenario('wild.yaml', text));
+	t.false(plan.nodes.every((n) => !n.auto), 'the plan has nodes labcheck added (the room\'s gateway), which "*" leaves out');
+	t.deepEqual(plan.checks.map((c) => `${c.id}: ${c.expect}`), [
+		'ping internet -> host: auto', 'ping internet -> vm: auto', 'ping host -> internet: auto',
+		'ping vm -> internet: auto', 'ping vm -> host: auto',
+		'ping host -> vm: unreachable',
+		'tcp internet -> vm:22: unreachable', 'tcp host -> vm:22: unreachable',
+	]);
+	t.is(plan.checks.at(-1)!.options.timeout, 300, 'options apply to every pair');
+	t.is(plan.checks[0].at.line, 8, 'a pair points at its "*" line');
+	const error = t.throws(() => buildPlan(parseScenario('bad.yaml', text.replace('tcp * -> vm:22', 'tcp * -> vn:22'))), { instanceOf: ScenarioError });
+	t.is(error!.message, 'bad.yaml:10:5: unknown node "vn" — did you mean "vm"?', 'one message for the line, not one per pair');
+});

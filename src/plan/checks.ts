@@ -24,16 +24,44 @@ export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions
 		{ step: 0, base: ['expect'], items: scenario.expect ?? [] },
 		...(scenario.steps ?? []).map((s, k) => ({ step: k + 1, base: ['steps', k, 'expect'], items: s.expect ?? [] })),
 	];
-	return lists.flatMap(({ step, base, items }) => items.flatMap((item, i) => {
-		const check = buildCheck(problems, plan, options, item, [...base, i], step);
-		return check ? [check] : [];
-	}));
+	return lists.flatMap(({ step, base, items }) => {
+		const built = items.map((item, i) => ({ wildcard: isWildcard(item), checks: buildChecksOf(problems, plan, options, item, [...base, i], step) }));
+		// A line naming its pair wins over a "*" line covering it; of two "*" lines, the first.
+		const taken = new Set(built.filter((b) => !b.wildcard).flatMap((b) => b.checks.map((c) => c.id)));
+		return built.flatMap((b) => (b.wildcard ? b.checks.filter((c) => !taken.has(c.id) && taken.add(c.id)) : b.checks));
+	});
 }
 
-function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number): PlanCheck | undefined {
+const isWildcard = (item: Record<string, unknown>) => {
+	const m = LINE.exec(Object.keys(item)[0]?.trim() ?? '');
+	return Boolean(m && (m[2] === '*' || m[3] === '*'));
+};
+
+/** The checks of one line: "ping * -> *" stands for every ordered pair of the scenario's own nodes. */
+function buildChecksOf(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number): PlanCheck[] {
+	const key = Object.keys(item)[0];
+	const m = LINE.exec(key?.trim() ?? '');
+	if (!m || (m[2] !== '*' && m[3] !== '*')) {
+		const check = buildCheck(problems, plan, options, item, at, step);
+		return check ? [check] : [];
+	}
+	const [, probe, from, to, port] = m;
+	const own = plan.nodes.filter((n) => !n.auto).map((n) => n.name);
+	const pairs = (from === '*' ? own : [from]).flatMap((a) => (to === '*' ? own : [to]).filter((b) => b !== a).map((b) => [a, b]));
+	const checks: PlanCheck[] = [];
+	for (const [a, b] of pairs) {
+		const check = buildCheck(problems, plan, options, { [`${probe} ${a} -> ${b}${port ? `:${port}` : ''}`]: item[key] }, at, step, key);
+		if (!check) break; // the line's mistake is reported once
+		checks.push(check);
+	}
+	return checks;
+}
+
+/** One check; `written` is the line as the file has it, when `item` is one pair of a "*" line. */
+function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number, written?: string): PlanCheck | undefined {
 	{
 		const [key, value] = Object.entries(item)[0] as [string, string | ({ expect: PlanCheck['expect'] } & ProbeOptions)];
-		const path = [...at, key];
+		const path = [...at, written ?? key];
 		const problem = (message: string, hint?: string): undefined => { problems.add(path, message, hint, true); return undefined; };
 		const { expect, ...rest } = typeof value === 'string' ? { expect: value as PlanCheck['expect'] } : value;
 		const exec = EXEC.exec(key.trim());
@@ -46,7 +74,7 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 		if (expect === 'succeeds' || expect === 'fails') return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
 		const m = LINE.exec(key.trim());
 		if (!m) {
-			problem(`cannot read expectation "${key}"`, 'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host" or "ssh host -> host:1234"');
+			problem(`cannot read expectation "${key}"`, 'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host", "ssh host -> host:1234" or "ping * -> *"');
 			return undefined;
 		}
 		const [, probe, from, to, portText] = m;
