@@ -10,17 +10,16 @@ import { DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } fr
 // once the socket has nothing more to read — a reply that arrived in time always counts, however
 // busy labcheck was. net-ping's own timeout only cleans up.
 const SESSION_TIMEOUT_MS = 30_000;
-type Callback = PingCallback;
-interface Socket { session: Session; heard: number; onSent: Map<Callback, () => void> }
-const sockets = new WeakMap<NodeNetwork, Socket>();
+interface IcmpSocket { session: Session; heard: number; onSent: Map<PingCallback, () => void> }
+const sockets = new WeakMap<NodeNetwork, IcmpSocket>();
 let created = 0;
 
-function socketFor(network: NodeNetwork): Socket {
+function socketFor(network: NodeNetwork): IcmpSocket {
 	let socket = sockets.get(network);
 	if (!socket) {
 		const id = ((process.pid * 131 + created++) % 65534) + 1;
 		const session = network.within(() => netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }));
-		const tracked: Socket = { session, heard: 0, onSent: new Map() };
+		const tracked: IcmpSocket = { session, heard: 0, onSent: new Map() };
 		// net-ping says nothing when a request leaves: its instance's send hook is wrapped to tell us.
 		const sent = session.onSocketSend;
 		session.onSocketSend = function (this: Session, request, ...rest) {
@@ -39,7 +38,7 @@ function socketFor(network: NodeNetwork): Socket {
 }
 
 /** Resolves once the socket has nothing left to read: a turn of the event loop read nothing from it. */
-async function drained(socket: Socket): Promise<void> {
+async function drained(socket: IcmpSocket): Promise<void> {
 	for (let turn = 0; turn < 10_000; turn++) {
 		const heard = socket.heard;
 		await new Promise((resolve) => setImmediate(resolve));
@@ -70,7 +69,7 @@ const echo = (network: NodeNetwork, address: string, timeout: number) =>
 			clearTimeout(timer);
 			resolve(reply);
 		};
-		const callback: Callback = (error) => settle(error ? { error } : { rtt: Math.round((performance.now() - sentAt) * 1000) / 1000 });
+		const callback: PingCallback = (error) => settle(error ? { error } : { rtt: Math.round((performance.now() - sentAt) * 1000) / 1000 });
 		socket.onSent.set(callback, () => {
 			sentAt = performance.now();
 			if (settled) return;
