@@ -116,6 +116,16 @@ test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 	await assertNothingLeft(t, before);
 });
 
+test.serial('an error nothing caught, mid-run, still tears the lab down and exits 3', async (t) => {
+	const before = await snapshot();
+	// A real uncaught exception in the CLI's process, thrown while the slow fixture's probe waits (20 s).
+	const crash = `data:text/javascript,setTimeout(() => { throw new Error("injected crash") }, 4000)`;
+	const run = await execa(process.execPath, ['--import', crash, BIN, 'run', 'fixtures/slow.yaml', '--no-report'], { cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
+	t.is(run.exitCode, 3, run.stderr);
+	t.regex(run.stderr, /labcheck failed unexpectedly \(a bug — please report it\): Error: injected crash[\s\S]*tearing the lab down/);
+	await assertNothingLeft(t, before);
+});
+
 test.serial('after a killed run, `labcheck clean` removes what it left', async (t) => {
 	const before = await snapshot();
 	const { child } = await startSlowRun('fixtures/slow.yaml');

@@ -28,4 +28,13 @@ export function installSignalHandlers(): void {
 			void teardownAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 		});
 	}
+	// Probes run inside this process: an error nothing caught must not leave the lab behind either.
+	for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+		process.on(event, (error: unknown) => {
+			if (stopping) return;
+			stopping = true;
+			process.stderr.write(`\n✖ labcheck failed unexpectedly (a bug — please report it): ${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`);
+			void teardownAll().finally(() => process.exit(3));
+		});
+	}
 }
