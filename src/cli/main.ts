@@ -82,9 +82,9 @@ program.command('predict').argument('<scenario>').option('--allow-external')
 		exitCode = await predictScenario(file, flags);
 	});
 program.command('why').argument('<scenario>').argument('<from>').argument('<to>', 'node, node@network, node@floating or an address').argument('[port]', 'a TCP port; without it, ping')
-	.option('--step <n>', 'after this many steps', '0')
+	.option('--step <n>', 'after this many steps', '0').option('--allow-external')
 	.description('the hop-by-hop path of one pair in the model, and where it dies')
-	.action(async (file: string, from: string, to: string, port: string | undefined, flags: { step?: string }) => {
+	.action(async (file: string, from: string, to: string, port: string | undefined, flags: { step?: string; allowExternal?: boolean }) => {
 		const { why } = await import('./predict.js');
 		exitCode = await why(file, from, to, port, flags);
 	});

@@ -5,6 +5,7 @@ import { printMatrix } from '../../reporters/terminal.js';
 import { absentAfter, predict } from '../model/predict.js';
 import { applyAction } from '../plan/apply.js';
 import { buildPlan } from '../plan/build.js';
+import { resolveTarget } from '../plan/checks.js';
 import type { Plan, PlanCheck } from '../plan/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { CheckResult } from '../run/types.js';
@@ -42,21 +43,16 @@ export async function predictScenario(file: string, flags: { allowExternal?: boo
 	return disagree === 0 ? 0 : 1;
 }
 
-export async function why(file: string, from: string, to: string, port: string | undefined, flags: { step?: string }): Promise<number> {
+export async function why(file: string, from: string, to: string, port: string | undefined, flags: { step?: string; allowExternal?: boolean }): Promise<number> {
 	const plan = buildPlan(await loadScenario(file));
 	const names = plan.nodes.map((n) => n.name);
 	if (!names.includes(from)) throw new UsageError(`unknown node "${from}"`, didYouMean(from, names));
-	const [name, network] = to.split('@');
-	const target = plan.nodes.find((n) => n.name === name);
-	if (!target && !/^\d+\.\d+\.\d+\.\d+$/.test(to)) throw new UsageError(`unknown node "${name}"`, didYouMean(name, names));
 	const step = Number(flags.step ?? 0);
-	const floating = plan.nodes.flatMap((n) => n.floating).find((f) => f.node === name)?.address
-		?? plan.steps.flatMap((s) => s.actions).find((a) => a.verb === 'float' && a.target === name)?.arg;
-	const address = !target ? to : network === 'floating' ? floating : target.interfaces.find((i) => !network || i.network === network)?.address;
-	if (!address) throw new UsageError(`${to} has no such address`);
+	const target = resolveTarget(plan, to, { allowExternal: flags.allowExternal });
+	if (typeof target === 'string') throw new UsageError(target, to.includes('@') ? undefined : didYouMean(to, names));
 	const check: PlanCheck = {
 		id: `${port ? 'tcp' : 'ping'} ${from} -> ${to}${port ? `:${port}` : ''}`, step, at: { file, line: 0, col: 0 },
-		probe: port ? 'tcp' : 'ping', from, to: { label: to, node: target?.name, address, port: port ? Number(port) : undefined }, expect: 'auto', options: {},
+		probe: port ? 'tcp' : 'ping', from, to: { ...target, label: to, port: port ? Number(port) : undefined }, expect: 'auto', options: {},
 	};
 	const p = predict({ plan: planAt(plan)[step], absent: absentAfter(plan, step) }, check)!;
 	console.log(`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`);

@@ -23,7 +23,8 @@ export class Problems {
 		this.list.push({ at: this.loaded.source.at(path, key), message, hint });
 	}
 	throwIfAny(): void {
-		if (this.list.length > 0) throw new ScenarioError(this.list);
+		// In file order, whichever part of the plan found them.
+		if (this.list.length > 0) throw new ScenarioError([...this.list].sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col));
 	}
 }
 
@@ -175,8 +176,8 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		images: [],
 	};
 	buildServices(problems, plan);
-	plan.checks = buildChecks(problems, plan, options);
 	Object.assign(plan, buildSteps(problems, plan));
+	plan.checks = buildChecks(problems, plan, options);
 	problems.throwIfAny();
 	return plan;
 }

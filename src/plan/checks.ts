@@ -86,7 +86,7 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 			problem(`unknown node "${from}"`, didYouMean(from, plan.nodes.map((n) => n.name)));
 			return undefined;
 		}
-		const target = resolveTarget(plan, to, options, problems.loaded.scenario.steps ?? []);
+		const target = resolveTarget(plan, to, options);
 		if (typeof target === 'string') {
 			problem(target, to.includes('@') ? undefined : didYouMean(to, plan.nodes.map((n) => n.name)));
 			return undefined;
@@ -121,11 +121,12 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 	}
 }
 
-function resolveTarget(plan: Plan, text: string, options: PlanOptions, steps: StepActions): PlanTarget | string {
+/** `node`, `node@network`, `node@floating` or an address of the lab → where probes go; a string says what is wrong. */
+export function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarget | string {
 	if (isIP(text)) {
 		const owner = ownerOf(plan, text);
 		if (owner) return { label: text, node: owner.node.name, address: text };
-		const floating = [...floatingAddresses(plan, steps)].find(([, address]) => address === text);
+		const floating = [...floatingAddresses(plan)].find(([, address]) => address === text);
 		if (floating) return { label: text, node: floating[0], address: text };
 		if (options.allowExternal) return { label: text, address: text };
 		const internet = plan.nodes.find((n) => n.kind === 'internet');
@@ -136,7 +137,7 @@ function resolveTarget(plan: Plan, text: string, options: PlanOptions, steps: St
 	if (!node) return `unknown node "${name}"`;
 	if (!network) return { label: name, node: name, address: node.interfaces[0].address };
 	if (network === 'floating') {
-		const address = floatingAddresses(plan, steps).get(name);
+		const address = floatingAddresses(plan).get(name);
 		return address ? { label: text, node: name, address } : `${name} has no floating IP: give a router \`floating: { IP: ${name} }\` or add a step "float ${name} IP"`;
 	}
 	const iface = node.interfaces.find((i) => i.network === network);
@@ -151,17 +152,12 @@ function defaultPort(plan: Plan, probe: string, target: PlanTarget): number | un
 	return (services.find((s) => s.name === 'calculator') ?? services[0])?.port;
 }
 
-type StepActions = Array<{ do?: Array<string | { action: string }> }>;
-
 /** Floating IPs the scenario gives: routers' `floating`, and every "float NODE IP" of its steps. */
-function floatingAddresses(plan: Plan, steps: StepActions): Map<string, string> {
+function floatingAddresses(plan: Plan): Map<string, string> {
 	const found = new Map<string, string>();
 	for (const router of plan.nodes) for (const f of router.floating) found.set(f.node, f.address);
-	for (const step of steps) {
-		for (const item of step.do ?? []) {
-			const m = /^float\s+(\S+)\s+(\d+\.\d+\.\d+\.\d+)$/.exec((typeof item === 'string' ? item : item.action).trim());
-			if (m && !found.has(m[1])) found.set(m[1], m[2]);
-		}
+	for (const action of plan.steps.flatMap((s) => s.actions)) {
+		if (action.verb === 'float' && !found.has(action.target)) found.set(action.target, action.arg!);
 	}
 	return found;
 }
