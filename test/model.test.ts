@@ -8,7 +8,7 @@ import { applyAction } from '../src/plan/apply.js';
 import { buildPlan } from '../src/plan/build.js';
 import type { Plan, PlanCheck } from '../src/plan/types.js';
 import { loadScenario, parseScenario } from '../src/scenario/load.js';
-import { ROOT } from './helpers/cli.js';
+import { labcheck, ROOT } from './helpers/cli.js';
 
 const at = (plan: Plan, step: number) => plan.steps.slice(0, step).reduce((p, s) => s.actions.filter((a) => a.expect === 'ok').reduce(applyAction, p), plan);
 const prediction = (plan: Plan, check: PlanCheck) => predict({ plan: at(plan, check.step), absent: absentAfter(plan, check.step) }, check)!;
@@ -94,4 +94,19 @@ expect:
 	t.is(only(plan, 'tcp a -> b:50001').outcome, 'reachable', 'the reply to a TCP connection a opened passes a\'s group');
 	t.regex(only(plan, 'tcp c -> b:50001').stop!, /allows no tcp\/50001 ingress from 10\.0\.0\.30/);
 	t.regex(only(plan, 'tcp b -> a:22').stop!, /a's security group allows no tcp\/22 ingress/);
+});
+
+test('`labcheck why` names targets as expectations do: node@floating after a step, and no address outside the lab', async (t) => {
+	const floating = await labcheck(['why', 'scenarios/floating-ip.yaml', 'host', 'vm@floating', '--step', '2']);
+	t.is(floating.exitCode, 0, floating.stderr);
+	t.regex(floating.stdout, /^ping host -> vm@floating after step 2: reachable/);
+	t.regex(floating.stdout, /router: floating IP 192\.168\.37\.60 → vm 192\.168\.2\.131/);
+	const typo = await labcheck(['why', 'scenarios/nat.yaml', 'host', 'vn']);
+	t.is(typo.exitCode, 2);
+	t.regex(typo.stderr, /unknown node "vn"\n {2}did you mean "vm"\?/);
+	const outside = await labcheck(['why', 'scenarios/nat.yaml', 'vm', '198.51.100.7']);
+	t.is(outside.exitCode, 2);
+	t.regex(outside.stderr, /198\.51\.100\.7 is not an address of this lab/);
+	const allowed = await labcheck(['why', 'scenarios/nat.yaml', 'vm', '198.51.100.7', '--allow-external']);
+	t.regex(allowed.stdout, /host: NAT engine: source 10\.0\.2\.15 becomes 10\.1\.5\.22/, 'the model follows it once allowed; nothing is probed without a kept lab');
 });
