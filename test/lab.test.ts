@@ -126,6 +126,17 @@ test.serial('an error nothing caught, mid-run, still tears the lab down and exit
 	await assertNothingLeft(t, before);
 });
 
+test.serial('Ctrl-C while the lab is being built tears down what exists and what the build was making', async (t) => {
+	const before = await snapshot();
+	const child = labcheck(['run', 'fixtures/slow.yaml', '--no-report']);
+	while ((await labNamespaces()).length === 0) await new Promise((r) => setTimeout(r, 5));
+	child.kill('SIGINT'); // the namespaces exist; links, sshd and the calculator are still to come
+	const run = await child;
+	t.is(run.exitCode, 130, run.stderr);
+	t.notRegex(run.stdout, /ping host -> vm/, 'interrupted before any probe');
+	await assertNothingLeft(t, before);
+});
+
 test.serial('after a killed run, `labcheck clean` removes what it left', async (t) => {
 	const before = await snapshot();
 	const { child } = await startSlowRun('fixtures/slow.yaml');

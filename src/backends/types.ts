@@ -7,6 +7,8 @@ export interface BuildOptions {
 	keep?: boolean;
 	/** Called with one line per build step, for progress output. */
 	log?: (line: string) => void;
+	/** Called with the lab before anything is built, so that a signal mid-build can tear down what exists. */
+	onLab?: (lab: Lab) => void;
 }
 
 export interface Lab {

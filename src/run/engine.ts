@@ -25,7 +25,7 @@ export interface RunOptions {
 	command?: string;
 	/** Keep the lab after the run (`labcheck up`); the caller owns it then. */
 	keep?: boolean;
-	/** Called with the lab as soon as it exists, so a signal handler can tear it down. */
+	/** Called with the lab as soon as it exists (before it is built), so a signal handler can tear it down. */
 	onLab?: (lab: Lab) => void;
 }
 
@@ -38,8 +38,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const startedAt = new Date().toISOString();
 	await backend.preflight(plan);
 	await emit('onRunStart', plan);
-	const lab = await backend.build(plan, { keep: options.keep, log: (line) => void emit('onProgress', line) });
-	options.onLab?.(lab);
+	const lab = await backend.build(plan, { keep: options.keep, log: (line) => void emit('onProgress', line), onLab: options.onLab });
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;

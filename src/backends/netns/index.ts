@@ -42,6 +42,7 @@ export const netnsBackend: Backend = {
 	},
 	async build(plan, options) {
 		const lab = new NetnsLab(plan, newRunId(), options);
+		options.onLab?.(lab);
 		try {
 			await lab.start();
 		} catch (error) {
@@ -65,6 +66,7 @@ class NetnsLab implements Lab {
 	private readonly dir: string;
 	private key?: RunKey;
 	private down = false;
+	private starting?: Promise<void>;
 	private kept = false;
 
 	constructor(private plan: Plan, readonly id: string, private readonly options: BuildOptions) {
@@ -92,7 +94,18 @@ class NetnsLab implements Lab {
 		await writeState(this.dir, state);
 	}
 
-	async start(): Promise<void> {
+	/** Builds the lab; a teardown meanwhile (a signal) makes it stop at the next step and waits for that. */
+	start(): Promise<void> {
+		this.starting = this.build();
+		return this.starting;
+	}
+
+	/** Throws once a teardown began: what the build would add next would outlive it. */
+	private checkpoint(): void {
+		if (this.down) throw new BackendError(`lab ${this.id}: interrupted while being built`);
+	}
+
+	private async build(): Promise<void> {
 		const started = performance.now();
 		const log = (line: string) => this.options.log?.(`${line} (${Math.round(performance.now() - started)} ms)`);
 		await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -101,7 +114,9 @@ class NetnsLab implements Lab {
 		const needsKey = this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) || this.plan.checks.some((c) => c.probe === 'ssh');
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
+		key?.catch(() => {}); // awaited below; a failing build must not leave it unhandled
 		await createLab(this.plan, this.id);
+		this.checkpoint();
 		for (const node of namespaced) {
 			const network = NetNamespace.open(`/run/netns/${nodeNamespace(this.id, node.name)}`);
 			this.networks.set(node.name, network);
@@ -110,8 +125,12 @@ class NetnsLab implements Lab {
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		this.key = await key;
 		await Promise.all(namespaced.filter((n) => n.services.length > 0).map((node) => this.startServices(node)));
+		this.checkpoint();
 		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
-		for (const node of this.plan.nodes.filter((n) => n.container?.start)) await this.startContainer(node.name, true);
+		for (const node of this.plan.nodes.filter((n) => n.container?.start)) {
+			this.checkpoint();
+			await this.startContainer(node.name, true);
+		}
 		log(`lab ${this.id}: up`);
 	}
 
@@ -129,9 +148,13 @@ class NetnsLab implements Lab {
 		this.options.log?.(`${node.name}: starting dockerd`);
 		const docker = await startEngine(info);
 		this.engines.set(node.name, { info, docker });
+		this.checkpoint();
 		await createNetworks(this.plan, node.name, docker, this.id);
 		const images = new Set(this.plan.nodes.filter((n) => n.container?.engine === node.name && n.container.start).map((n) => n.container!.image));
-		for (const image of images) await ensureImage(docker, info.socket, image, this.plan.images, this.dir);
+		for (const image of images) {
+			this.checkpoint();
+			await ensureImage(docker, info.socket, image, this.plan.images, this.dir);
+		}
 	}
 
 	private container(name: string): Docker.Container {
@@ -302,6 +325,7 @@ class NetnsLab implements Lab {
 	async teardown(): Promise<void> {
 		if (this.down) return;
 		this.down = true;
+		await this.starting?.catch(() => {}); // a build in progress stops at its next step first
 		for (const name of [...this.containerPids.keys()]) this.releaseContainer(name);
 		this.closeNetworks();
 		// Every phase runs even when one fails: what one leaves, the next may still remove.
