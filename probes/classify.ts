@@ -1,4 +1,4 @@
-// Socket errors → what the network did. Shared by the tcp, http and ssh probes.
+// Socket errors and silence → what the network did. Shared by the tcp, http and ssh probes.
 import type { ProbeStatus } from './types.js';
 
 const BY_CODE: Record<string, { status: ProbeStatus; detail: string }> = {
@@ -16,3 +16,14 @@ export function classifyError(error: unknown): { status: ProbeStatus; detail: st
 }
 
 export const timedOut = (ms: number) => ({ status: 'filtered' as const, detail: `no answer within ${ms} ms: dropped silently (firewall or black hole)` });
+
+/**
+ * Calls `expire` `ms` from now unless cancelled — after letting pending I/O run: a timer due while
+ * the process was busy fires before the event loop reads sockets, and a reply already waiting in
+ * one must win over the timeout. Returns the cancel function.
+ */
+export function deadline(ms: number, expire: () => void): () => void {
+	let cancelled = false;
+	const timer = setTimeout(() => setImmediate(() => { if (!cancelled) expire(); }), ms);
+	return () => { cancelled = true; clearTimeout(timer); };
+}

@@ -1,7 +1,7 @@
 // http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
 import { request } from 'node:http';
-import { classifyError, timedOut } from './classify.js';
-import { deadline, type Probe, type ProbeResult } from './types.js';
+import { classifyError, deadline, timedOut } from './classify.js';
+import type { Probe, ProbeResult } from './types.js';
 
 // A request may cross several services (the calculator calls four): more than a connect needs.
 const HTTP_TIMEOUT_MS = 2000;

@@ -1,7 +1,7 @@
 // ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
 import { readFile } from 'node:fs/promises';
-import { classifyError, timedOut } from './classify.js';
-import { deadline, type Probe, type ProbeResult } from './types.js';
+import { classifyError, deadline, timedOut } from './classify.js';
+import type { Probe, ProbeResult } from './types.js';
 
 // A login is key exchange and authentication, CPU-bound: seconds on a loaded 2-core machine.
 const SSH_TIMEOUT_MS = 5000;

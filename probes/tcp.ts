@@ -1,6 +1,6 @@
 // tcp: a TCP connect. Open, refused (RST), unreachable (ICMP) or filtered (silence) — the four things a firewall can do.
-import { classifyError, timedOut } from './classify.js';
-import { deadline, DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+import { classifyError, deadline, timedOut } from './classify.js';
+import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
 
 export const tcp: Probe = {
 	run: ({ address, port, options }, { network }) => new Promise<ProbeResult>((resolve) => {

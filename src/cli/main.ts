@@ -3,7 +3,7 @@
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { LabcheckError, ScenarioError } from '../errors.js';
-import { VERSION } from '../run/environment.js';
+import { VERSION } from '../paths.js';
 import { redactText } from '../run/redact.js';
 import type { RunFlags } from './run.js';
 import { installSignalHandlers, interrupted, teardownAll } from './signals.js';

@@ -54,6 +54,23 @@ export async function dockerLeftovers(): Promise<string[]> {
 	return stdout.split('\n').filter(Boolean);
 }
 
+/**
+ * Runs a slow fixture and sends Ctrl-C as soon as `building()` sees its build under way; then the run
+ * must end with 130 before any probe and leave nothing behind.
+ */
+export async function interruptBuild(t: import('ava').ExecutionContext, fixture: string, building: () => Promise<boolean>): Promise<void> {
+	const before = await snapshot();
+	const child = labcheck(['run', fixture, '--no-report']);
+	let exited = false;
+	void child.finally(() => { exited = true; });
+	while (!exited && !(await building())) await sleep(5);
+	child.kill('SIGINT');
+	const run = await child;
+	t.is(run.exitCode, 130, run.stderr);
+	t.notRegex(run.stdout, /ping host -> /, 'interrupted before any probe');
+	await assertNothingLeft(t, before);
+}
+
 /** Starts `labcheck run` on a slow fixture and returns once its lab is up (its sshd runs), to interrupt it. */
 export async function startSlowRun(fixture: string) {
 	const child = labcheck(['run', fixture, '--no-report']);

@@ -162,7 +162,7 @@ class NetnsLab implements Lab {
 		return this.engines.get(node.container!.engine)!.docker.getContainer(containerName(this.id, name));
 	}
 
-	/** Starts a container (creating it the first time) with its probe agent and services. */
+	/** Starts a container (creating it the first time), opens its network for probes, starts its services. */
 	private async startContainer(name: string, create: boolean): Promise<void> {
 		const node = this.node(name);
 		const { docker, info } = this.engines.get(node.container!.engine)!;
@@ -290,8 +290,8 @@ class NetnsLab implements Lab {
 		const nodes = [...new Set(queries.map((q) => q.node))].filter((n) => !this.node(n).container);
 		const script = nodes.map((n) => `ip -n '${nodeNamespace(this.id, n)}' -force -batch - 2>&1 <<'LABCHECK'\n${queries.filter((q) => q.node === n).map((q) => `route get ${q.address}`).join('\n')}\nLABCHECK\necho @@`).join('\n');
 		const { stdout } = await execa('sh', ['-s'], { input: script, reject: false });
-		// One answer a query: a route, or the error ip printed (then "Command failed", and indented "cache" lines, are skipped).
-		const answers = new Map(stdout.split('@@\n').map((section, i) => [nodes[i], section.split('\n').filter((l) => l && !/^\s|^Command failed/.test(l))]));
+		// A section a node, one answer a query: a route, or the error ip printed ("Command failed" and indented "cache" lines skipped).
+		const answers = new Map(stdout.split(/^@@$/m).map((section, i) => [nodes[i], section.split('\n').filter((l) => l && !/^\s|^Command failed/.test(l))]));
 		const next = new Map(nodes.map((n) => [n, 0]));
 		return queries.map((q) => {
 			const i = next.get(q.node);
