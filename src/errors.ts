@@ -14,10 +14,15 @@ export class UsageError extends LabcheckError {
 
 export interface SourcePosition { file: string; line: number; col: number }
 
+/** A person reads the first few problems of a file; the rest are counted. */
+const MAX_PROBLEMS_SHOWN = 30;
+
 /** Exit 2: a scenario file is invalid; carries every problem found, each with its position. */
 export class ScenarioError extends UsageError {
 	constructor(readonly problems: Array<{ at: SourcePosition; message: string; hint?: string }>) {
-		super(problems.map(formatProblem).join('\n'));
+		const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
+		if (problems.length > MAX_PROBLEMS_SHOWN) shown.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems of the same file`);
+		super(shown.join('\n'));
 	}
 }
 

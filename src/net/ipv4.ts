@@ -9,11 +9,45 @@ export const toInt = (ip: string): number =>
 export const toIp = (n: number): string =>
 	[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
+const parsed = new Map<string, Cidr>();
+
+/** Throws on text that is not a CIDR; memoised, as the model asks for the same few subnets again and again. */
 export function parseCidr(text: string): Cidr {
-	const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
-	const size = 2 ** (32 - prefix);
-	const base = Math.floor(toInt(addr.toString()) / size) * size;
-	return { base, prefix, text: `${toIp(base)}/${prefix}` };
+	let cidr = parsed.get(text);
+	if (!cidr) {
+		const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
+		const size = 2 ** (32 - prefix);
+		const base = Math.floor(toInt(addr.toString()) / size) * size;
+		cidr = { base, prefix, text: `${toIp(base)}/${prefix}` };
+		if (parsed.size > 10_000) parsed.clear();
+		parsed.set(text, cidr);
+	}
+	return cidr;
+}
+
+/** A dotted quad of four 0-255 octets, nothing else (no leading zeros, no shorthand). */
+export const isIPv4 = (text: string): boolean => ipaddr.IPv4.isValidFourPartDecimal(text);
+
+/** Ranges a lab network may not use: they mean something to every IP stack, the lab's own included. */
+const SPECIAL = [
+	{ cidr: '0.0.0.0/8', what: '"this network" (0.0.0.0/8)' },
+	{ cidr: '127.0.0.0/8', what: 'loopback (127.0.0.0/8): every node has it already' },
+	{ cidr: '224.0.0.0/4', what: 'multicast (224.0.0.0/4): no host has a unicast address there' },
+	{ cidr: '240.0.0.0/4', what: 'reserved (240.0.0.0/4): Linux refuses to route it' },
+];
+export const MIN_PREFIX = 8;
+
+/** What is wrong with `text` as a lab subnet (written as a CIDR), or undefined when it is usable. */
+export function subnetProblem(text: string): { message: string; hint?: string } | undefined {
+	let cidr: Cidr;
+	try { cidr = parseCidr(text); } catch { return { message: `"${text}" is not a subnet`, hint: 'write it as CIDR, e.g. 10.1.0.0/16' }; }
+	const [address] = text.split('/');
+	if (cidr.prefix < MIN_PREFIX) return { message: `subnet ${text} is too large for a lab (/${cidr.prefix})`, hint: `use a prefix of /${MIN_PREFIX} or longer, e.g. 10.0.0.0/16` };
+	if (cidr.prefix > 31) return { message: `subnet ${text} holds a single address: no two nodes can meet on it`, hint: 'use /30 or shorter, e.g. 10.9.0.0/30' };
+	if (toInt(address) !== cidr.base) return { message: `subnet ${text} has host bits set`, hint: `the network is ${cidr.text}` };
+	const special = SPECIAL.find((s) => overlaps(parseCidr(s.cidr), cidr));
+	if (special) return { message: `subnet ${text} is in ${special.what}`, hint: 'use a private range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16' };
+	return undefined;
 }
 
 export const size = (c: Cidr): number => 2 ** (32 - c.prefix);

@@ -1,10 +1,11 @@
 // Scenario → plan: networks, addresses, NAT engines, gateways and routes, services. Pure; reports problems by position.
 import { ScenarioError, type SourcePosition } from '../errors.js';
-import { contains, hostAt, isReserved, isTestNet, overlaps, parseCidr, size, type Cidr } from '../net/ipv4.js';
+import { contains, hostAt, isReserved, isTestNet, overlaps, parseCidr, size, subnetProblem, type Cidr } from '../net/ipv4.js';
 import type { LoadedScenario } from '../scenario/load.js';
 import type { Path } from '../scenario/source.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { buildChecks } from './checks.js';
+import { checkPorts, parsePortSpec } from './ports.js';
 import { buildServices } from './services.js';
 import { planContainers } from './docker.js';
 import { planCloud } from './cloud.js';
@@ -28,6 +29,10 @@ export class Problems {
 	}
 }
 
+/** The lab gets the emulated internet's network when its internet node is placed by labcheck. */
+const wantsWan = (scenario: LoadedScenario['scenario']) =>
+	Object.values(scenario.nodes).some((n) => n.kind === 'internet' && !n.on && !n.interfaces);
+
 export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Plan {
 	const { scenario } = loaded;
 	const problems = new Problems(loaded);
@@ -36,7 +41,15 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	const taken = new Map<string, string>(); // "network/address" → node
 
 	for (const [name, net] of Object.entries(scenario.networks ?? {})) {
+		const bad = subnetProblem(net.subnet);
+		if (bad) {
+			problems.add(['networks', name, 'subnet'], bad.message, bad.hint);
+			continue;
+		}
 		const cidr = parseCidr(net.subnet);
+		if (name !== WAN.name && overlaps(cidr, parseCidr(WAN.subnet)) && wantsWan(scenario)) {
+			problems.add(['networks', name, 'subnet'], `subnet ${cidr.text} of "${name}" overlaps the lab's internet (${WAN.subnet}, TEST-NET-3)`, 'pick a private range, e.g. 10.1.0.0/16');
+		}
 		const clash = [...networks.values()].find((other) => overlaps(other.cidr, cidr));
 		if (clash) problems.add(['networks', name, 'subnet'], `subnet ${cidr.text} of "${name}" overlaps "${clash.name}" (${clash.subnet})`, 'give each network its own range');
 		if (net.gateway && (!contains(cidr, net.gateway) || isReserved(cidr, net.gateway))) {
@@ -44,18 +57,24 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		}
 		networks.set(name, { name, subnet: cidr.text, cidr, role: net.role ?? 'lan', gateway: net.gateway, masquerade: net.masquerade, auto: false, about: net.about });
 	}
+	problems.throwIfAny(); // nodes on a network that could not be read would only repeat the problem
 
 	const addNetwork = (name: string, subnet: string, role: string, gateway?: string) => {
 		const net: PlanNetwork & { cidr: Cidr } = { name, subnet, cidr: parseCidr(subnet), role, gateway, auto: true };
 		networks.set(name, net);
 		return net;
 	};
-	const allocate = (net: { cidr: Cidr; name: string }, from = 10): string => {
-		for (let offset = from; offset < size(net.cidr) - 1; offset++) {
+	/** A free address of the network, from host `from` on; undefined when it is full. */
+	const allocate = (net: { cidr: Cidr; name: string }, from = 10): string | undefined => {
+		const last = size(net.cidr) - (net.cidr.prefix < 31 ? 2 : 1);
+		const first = net.cidr.prefix < 31 ? 1 : 0;
+		// From `from` to the end, then what lies below it: a small subnet still fills up completely.
+		for (let i = 0; i <= last - first; i++) {
+			const offset = first + ((Math.max(first, Math.min(from, last)) - first + i) % (last - first + 1));
 			const address = hostAt(net.cidr, offset);
 			if (!taken.has(`${net.name}/${address}`) && address !== networks.get(net.name)?.gateway) return address;
 		}
-		throw new Error(`network ${net.name} is full`);
+		return undefined;
 	};
 	const attach = (node: PlanNode, netName: string, address: string | undefined, path: Path, from = 10) => {
 		const net = networks.get(netName);
@@ -73,9 +92,14 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 			return;
 		}
 		const chosen = address ?? allocate(net, from);
+		if (!chosen) {
+			problems.add(path, `network ${net.name} (${net.subnet}) is full: no free address for ${node.name}`, 'give the network a larger subnet');
+			return;
+		}
 		const owner = taken.get(`${net.name}/${chosen}`);
 		if (owner) {
-			problems.add(addressPath, `address ${chosen} on ${net.name} is already taken by ${owner}`, `try ${allocate(net)}`);
+			const free = allocate(net);
+			problems.add(addressPath, `address ${chosen} on ${net.name} is already taken by ${owner}`, free ? `try ${free}` : `${net.name} is full`);
 			return;
 		}
 		taken.set(`${net.name}/${chosen}`, node.name);
@@ -114,8 +138,20 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	}
 
 	// A NAT adapter is a guest's first interface: a NAT VM's address is its NAT address, as in VirtualBox.
+	const inLoop = new Set<string>();
+	const natVia = (spec: (typeof declared)[number][1]) => (typeof spec.nat === 'string' ? spec.nat : spec.nat?.via);
 	for (const [name, spec] of declared) {
 		if (!spec.nat) continue;
+		// A VM may sit behind a VM behind a host (nested NAT), but not behind itself by a detour.
+		const chain = [name];
+		for (let via = natVia(spec); via && scenario.nodes[via] && !chain.includes(via); via = natVia(scenario.nodes[via])) chain.push(via);
+		const last = natVia(scenario.nodes[chain.at(-1)!]);
+		if (last && chain.includes(last) && last !== chain.at(-1)) {
+			if (inLoop.has(name)) continue; // one problem a loop
+			for (const member of chain) inLoop.add(member);
+			problems.add(typeof spec.nat === 'string' ? ['nodes', name, 'nat'] : ['nodes', name, 'nat', 'via'], `NAT loop: ${[...chain, last].join(' behind ')}`, 'a NAT chain must end at a node on a network');
+			continue;
+		}
 		const node = nodes.get(name)!;
 		const via = typeof spec.nat === 'string' ? spec.nat : spec.nat.via;
 		const viaPath = typeof spec.nat === 'string' ? ['nodes', name, 'nat'] : ['nodes', name, 'nat', 'via'];
@@ -131,7 +167,16 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 			problems.add(['nodes', name, 'nat', 'subnet'], `NAT subnet ${wanted.text} overlaps another network of ${via}`, 'VirtualBox gives each NAT adapter of a host its own 10.0.x.0/24');
 			continue;
 		}
-		while (!wanted && hostNets().some((c) => overlaps(c, cidr))) cidr = parseCidr(`${hostAt(cidr, 256)}/24`);
+		// VirtualBox's next free 10.0.x.0/24: step past each network of the host that overlaps.
+		for (let clash = hostNets().find((c) => overlaps(c, cidr)); !wanted && clash; clash = hostNets().find((c) => overlaps(c, cidr))) {
+			const next = Math.ceil((clash.base + size(clash)) / 256) * 256;
+			if (next >= 2 ** 32) break;
+			cidr = parseCidr(`${hostAt({ base: 0, prefix: 0, text: '' }, next)}/24`);
+		}
+		if (!wanted && hostNets().some((c) => overlaps(c, cidr))) {
+			problems.add(viaPath, `no free /24 is left for a NAT network behind ${via}`, `give it one with \`nat: { via: ${via}, subnet: 10.0.3.0/24 }\``);
+			continue;
+		}
 		const net = addNetwork(`${name}-nat`, cidr.text, 'nat', hostAt(cidr, VBOX_NAT.gateway));
 		attach(node, net.name, hostAt(cidr, VBOX_NAT.guest), ['nodes', name, 'nat']);
 		node.interfaces.unshift(node.interfaces.pop()!);
@@ -157,7 +202,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	}
 	problems.throwIfAny();
 
-	addGateways(networks, nodes, taken, addNetwork, allocate);
+	addGateways(problems, networks, nodes, taken, addNetwork, allocate);
 	for (const node of nodes.values()) {
 		if (node.auto || node.kind === 'internet' || node.routes.some((r) => r.to === 'default') || scenario.nodes[node.name]?.routes) continue;
 		const own = new Set(node.interfaces.map((i) => i.address));
@@ -176,6 +221,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		images: [],
 	};
 	buildServices(problems, plan);
+	checkPorts(problems, plan);
 	Object.assign(plan, buildSteps(problems, plan));
 	plan.checks = buildChecks(problems, plan, options);
 	problems.throwIfAny();
@@ -189,16 +235,8 @@ function addForwards(problems: Problems, guest: PlanNode, specs: Array<string | 
 		problems.add([...base, 'forward'], `\`forward\` needs \`nat\`: port forwards are rules of a NAT engine`, `add \`nat: host\` to ${guest.name}`, true);
 		return;
 	}
-	const host = [...nodes.values()].find((n) => n.nat.includes(nat))!;
-	for (const [i, spec] of specs.entries()) {
-		const [hostPort, guestPort, proto] = typeof spec === 'string'
-			? (() => { const m = /^(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(spec)!; return [Number(m[1]), Number(m[2]), (m[3] ?? 'tcp') as 'tcp' | 'udp']; })()
-			: [spec.host, spec.guest, spec.proto ?? 'tcp'];
-		for (const port of [hostPort, guestPort]) {
-			if (port < 1 || port > 65535) problems.add([...base, 'forward', i], `port ${port} is out of range`, 'ports are 1-65535');
-		}
-		const clash = host.nat.flatMap((n) => n.forwards).find((f) => f.hostPort === hostPort && f.proto === proto);
-		if (clash) problems.add([...base, 'forward', i], `${host.name}'s ${proto} port ${hostPort} already forwards to ${clash.guest}:${clash.guestPort}`);
+	for (const spec of specs) {
+		const { hostPort, guestPort, proto } = parsePortSpec(spec);
 		const forward: PlanForward = { proto, hostPort, guest: guest.name, guestAddress: hostAt(parseCidr(nat.subnet), VBOX_NAT.guest), guestPort };
 		nat.forwards.push(forward);
 	}
@@ -206,11 +244,12 @@ function addForwards(problems: Problems, guest: PlanNode, specs: Array<string | 
 
 // A LAN whose gateway no node owns gets a router to the lab's internet, as the room's gateway had.
 function addGateways(
+	problems: Problems,
 	networks: Map<string, PlanNetwork & { cidr: Cidr }>,
 	nodes: Map<string, PlanNode>,
 	taken: Map<string, string>,
 	addNetwork: (name: string, subnet: string, role: string) => PlanNetwork & { cidr: Cidr },
-	allocate: (net: { cidr: Cidr; name: string }, from?: number) => string,
+	allocate: (net: { cidr: Cidr; name: string }, from?: number) => string | undefined,
 ): void {
 	const internet = [...nodes.values()].find((n) => n.kind === 'internet');
 	const routers: Array<{ router: PlanNode; lan: PlanNetwork; wanAddress: string; hidden: boolean }> = [];
@@ -225,6 +264,10 @@ function addGateways(
 		const wan = networks.get(WAN.name) ?? addNetwork(WAN.name, WAN.subnet, 'wan');
 		const router: PlanNode = { name: `${net.name}-gw`, kind: 'router', auto: true, about: `gateway of ${net.name} to the internet`, interfaces: [], routes: [], forwarding: true, nat: [], masquerade: [], services: [], floating: [] };
 		const wanAddress = allocate(wan, 1);
+		if (!wanAddress) {
+			problems.add(['networks', net.name, 'gateway'], `no address is left on the lab's internet (${WAN.subnet}) for the router of ${net.name}`, 'give fewer networks a `gateway`, or make some `role: private`');
+			continue;
+		}
 		for (const [network, address] of [[net.name, net.gateway], [wan.name, wanAddress]] as const) {
 			taken.set(`${network}/${address}`, router.name);
 			router.interfaces.push({ network, address, prefix: networks.get(network)!.cidr.prefix, ifname: `eth${router.interfaces.length}` });

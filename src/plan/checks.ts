@@ -1,6 +1,7 @@
 // Expectations → checks: "ping vm -> host@room:22: reachable" parsed, resolved to addresses, egress-guarded.
 import { isIP } from 'node:net';
 import { isProbeName, probeCatalog, probeNames } from '../../probes/catalog.js';
+import type { SourcePosition } from '../errors.js';
 import type { ProbeOptions } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { PlanOptions, Problems } from './build.js';
@@ -18,14 +19,26 @@ const LINE = /^(\S+)\s+(\S+)\s*->\s*([^\s:]+)(?::(\d+))?$/;
 
 const EXEC = /^exec\s+(\S+)\s+--\s+(.+)$/;
 
+/** Checks one scenario may hold: all pairs of 500 nodes. Beyond that a run takes longer than anyone waits. */
+export const MAX_CHECKS = 250_000;
+
 export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions): PlanCheck[] {
 	const { scenario } = problems.loaded;
 	const lists = [
 		{ step: 0, base: ['expect'], items: scenario.expect ?? [] },
 		...(scenario.steps ?? []).map((s, k) => ({ step: k + 1, base: ['steps', k, 'expect'], items: s.expect ?? [] })),
 	];
+	let total = 0;
 	return lists.flatMap(({ step, base, items }) => {
-		const built = items.map((item, i) => ({ wildcard: isWildcard(item), checks: buildChecksOf(problems, plan, options, item, [...base, i], step) }));
+		const built = items.map((item, i) => {
+			const checks = total > MAX_CHECKS ? [] : buildChecksOf(problems, plan, options, item, [...base, i], step);
+			total += checks.length;
+			if (total > MAX_CHECKS && total - checks.length <= MAX_CHECKS) {
+				problems.add([...base, i], `this line brings the scenario to ${total.toLocaleString('en')} checks; one scenario may have at most ${MAX_CHECKS.toLocaleString('en')}`,
+					'narrow FROM or TO (e.g. "ping h1 -> *"), or split the lab into several scenarios', false);
+			}
+			return { wildcard: isWildcard(item), checks };
+		});
 		// A line naming its pair wins over a "*" line covering it; of two "*" lines, the first.
 		const taken = new Set(built.filter((b) => !b.wildcard).flatMap((b) => b.checks.map((c) => c.id)));
 		return built.flatMap((b) => (b.wildcard ? b.checks.filter((c) => !taken.has(c.id) && taken.add(c.id)) : b.checks));
@@ -47,21 +60,31 @@ function buildChecksOf(problems: Problems, plan: Plan, options: PlanOptions, ite
 	}
 	const [, probe, from, to, port] = m;
 	const own = plan.nodes.filter((n) => !n.auto).map((n) => n.name);
-	const pairs = (from === '*' ? own : [from]).flatMap((a) => (to === '*' ? own : [to]).filter((b) => b !== a).map((b) => [a, b]));
+	const sources = from === '*' ? own : [from];
+	const targets = to === '*' ? own : [to];
+	// Counted before any is made: a line over the bound is one problem, not a million objects.
+	const inBoth = new Set(targets);
+	const count = sources.length * targets.length - sources.filter((a) => inBoth.has(a)).length;
+	if (count > MAX_CHECKS) return new Array(count);
+	const position = problems.loaded.source.at([...at, key], true);
 	const checks: PlanCheck[] = [];
-	for (const [a, b] of pairs) {
-		const check = buildCheck(problems, plan, options, { [`${probe} ${a} -> ${b}${port ? `:${port}` : ''}`]: item[key] }, at, step, key);
-		if (!check) break; // the line's mistake is reported once
-		checks.push(check);
+	for (const a of sources) {
+		for (const b of targets) {
+			if (a === b) continue;
+			const check = buildCheck(problems, plan, options, { [`${probe} ${a} -> ${b}${port ? `:${port}` : ''}`]: item[key] }, at, step, key, position);
+			if (!check) return checks; // the line's mistake is reported once
+			checks.push(check);
+		}
 	}
 	return checks;
 }
 
 /** One check; `written` is the line as the file has it, when `item` is one pair of a "*" line. */
-function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number, written?: string): PlanCheck | undefined {
+function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number, written?: string, position?: SourcePosition): PlanCheck | undefined {
 	{
 		const [key, value] = Object.entries(item)[0] as [string, string | ({ expect: PlanCheck['expect'] } & ProbeOptions)];
 		const path = [...at, written ?? key];
+		const where = () => position ?? problems.loaded.source.at(path, true);
 		const problem = (message: string, hint?: string): undefined => { problems.add(path, message, hint, true); return undefined; };
 		const { expect, ...rest } = typeof value === 'string' ? { expect: value as PlanCheck['expect'] } : value;
 		const exec = EXEC.exec(key.trim());
@@ -69,7 +92,7 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 			const [, node, command] = exec;
 			if (!nodeByName(plan, node)) return problem(`unknown node "${node}"`, didYouMean(node, plan.nodes.map((n) => n.name)));
 			if (expect !== 'succeeds' && expect !== 'fails') return problem(`an exec line expects "succeeds" or "fails", not "${expect}"`);
-			return { id: `exec ${node} -- ${command}`, step, at: problems.loaded.source.at(path, true), probe: 'exec', from: node, to: { label: node, node, address: '' }, expect, options: { ...rest, command } };
+			return { id: `exec ${node} -- ${command}`, step, at: where(), probe: 'exec', from: node, to: { label: node, node, address: '' }, expect, options: { ...rest, command } };
 		}
 		if (expect === 'succeeds' || expect === 'fails') return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
 		const m = LINE.exec(key.trim());
@@ -111,7 +134,7 @@ function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: 
 		return {
 			id: `${probe} ${from} -> ${label}`,
 			step,
-			at: problems.loaded.source.at(path, true),
+			at: where(),
 			probe,
 			from,
 			to: { ...target, label, port },

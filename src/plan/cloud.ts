@@ -1,5 +1,5 @@
 // Cloud pieces of the plan: static routes, security groups, routers' tenant SNAT and floating IPs.
-import { contains, parseCidr } from '../net/ipv4.js';
+import { contains, isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
 import type { PlanNetwork, PlanNode, PlanRoute, SecurityRule } from './types.js';
@@ -13,15 +13,21 @@ export function parseRule(text: string): SecurityRule | string {
 	const [, proto, lo, hi, from] = m;
 	const cidr = from === 'any' ? '0.0.0.0/0' : from.includes('/') ? from : `${from}/32`;
 	try { parseCidr(cidr); } catch { return `"${from}" is not a CIDR such as 0.0.0.0/0 or 10.1.0.0/16`; }
+	if (!isIPv4(cidr.split('/')[0])) return `"${from}" is not a CIDR such as 0.0.0.0/0 or 10.1.0.0/16`;
 	if (lo && proto !== 'tcp' && proto !== 'udp') return `${proto} has no ports`;
 	const ports: [number, number] | undefined = lo ? [Number(lo), Number(hi ?? lo)] : undefined;
 	if (ports && (ports[0] < 1 || ports[1] > 65535 || ports[0] > ports[1])) return `port range ${lo}-${hi ?? lo} is not within 1-65535`;
 	return { text: text.trim(), proto: proto as SecurityRule['proto'], ports, from: parseCidr(cidr).text };
 }
 
-export function parseRoute(text: string): PlanRoute {
+/** "SUBNET via GW" or "default via GW" → a route, or a sentence saying what is wrong. */
+export function parseRoute(text: string): PlanRoute | string {
 	const [to, , via] = text.trim().split(/\s+/);
-	return { to: to === 'default' ? 'default' : parseCidr(to).text, via };
+	if (!isIPv4(via ?? '')) return `gateway "${via}" is not an IPv4 address such as 192.168.1.254`;
+	if (to === 'default') return { to, via };
+	const bad = subnetProblem(to);
+	if (bad) return `${bad.message}${bad.hint ? ` — ${bad.hint}` : ''}`;
+	return { to: parseCidr(to).text, via };
 }
 
 export const onLink = (node: PlanNode, networks: Map<string, PlanNetwork>, address: string) =>
@@ -36,7 +42,8 @@ export function planCloud(problems: Problems, nodes: Map<string, PlanNode>, netw
 			node.routes = [];
 			for (const [i, text] of spec.routes.entries()) {
 				const route = parseRoute(text);
-				if (!onLink(node, networks, route.via)) problems.add([...base, 'routes', i], `gateway ${route.via} is on none of ${name}'s networks`, 'a route\'s gateway must be a neighbour on one of its networks');
+				if (typeof route === 'string') problems.add([...base, 'routes', i], route);
+				else if (!onLink(node, networks, route.via)) problems.add([...base, 'routes', i], `gateway ${route.via} is on none of ${name}'s networks`, 'a route\'s gateway must be a neighbour on one of its networks');
 				else node.routes.push(route);
 			}
 		}
@@ -75,7 +82,8 @@ export function privateAddressOf(router: PlanNode, target: PlanNode): string | u
 export function floatProblem(router: PlanNode, nodes: Map<string, PlanNode>, networks: Map<string, PlanNetwork>, address: string, target: string) {
 	const node = nodes.get(target);
 	if (!node) return { message: `unknown node "${target}"`, hint: didYouMean(target, nodes.keys()) };
-	if (!/^\d+\.\d+\.\d+\.\d+$/.test(address) || !onLink(router, networks, address)) {
+	if (!isIPv4(address)) return { message: `floating IP "${address}" is not an IPv4 address`, hint: 'e.g. 192.168.37.60' };
+	if (!onLink(router, networks, address)) {
 		return { message: `floating IP ${address} is on none of ${router.name}'s networks`, hint: 'take it from the public network the router is on' };
 	}
 	if (!privateAddressOf(router, node)) return { message: `${router.name} shares no network with ${target}`, hint: 'a floating IP maps to an address behind the router' };

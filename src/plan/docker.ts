@@ -3,6 +3,7 @@ import { hostAt, parseCidr } from '../net/ipv4.js';
 import type { ScenarioNode } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
+import { parsePortSpec } from './ports.js';
 import type { PlanNetwork, PlanNode, PlanPublish } from './types.js';
 
 export const DOCKER0 = { subnet: '172.17.0.0/16', gateway: '172.17.0.1' };
@@ -74,9 +75,5 @@ export function planContainers(
 }
 
 function publishes(specs: Array<string | { host: number; guest: number; proto?: 'tcp' | 'udp' }>): PlanPublish[] {
-	return specs.map((spec) => {
-		if (typeof spec !== 'string') return { proto: spec.proto ?? 'tcp', hostPort: spec.host, containerPort: spec.guest };
-		const m = /^(\d+):(\d+)(?:\/(tcp|udp))?$/.exec(spec)!;
-		return { proto: (m[3] ?? 'tcp') as 'tcp' | 'udp', hostPort: Number(m[1]), containerPort: Number(m[2]) };
-	});
+	return specs.map(parsePortSpec).map(({ proto, hostPort, guestPort }) => ({ proto, hostPort, containerPort: guestPort }));
 }

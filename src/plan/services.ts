@@ -17,7 +17,10 @@ export function buildServices(problems: Problems, plan: Plan): void {
 			else node.services.push(service);
 		}
 	}
-	const runs = (op: ServiceName) => plan.nodes.find((n) => n.services.some((s) => s.name === op));
+	// Operation services the scenario places; a calculator without one brings its own, on its loopback
+	// (each calculator its own: a second calculator never borrows the first one's).
+	const declared = new Map(OPERATIONS.map((op) => [op, plan.nodes.find((n) => n.services.some((s) => s.name === op))]));
+	const runs = (op: ServiceName) => declared.get(op as (typeof OPERATIONS)[number]);
 	for (const node of plan.nodes) {
 		const calculator = node.services.find((s) => s.name === 'calculator');
 		if (!calculator) continue;

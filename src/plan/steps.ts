@@ -1,4 +1,6 @@
 // Steps: the changes a scenario makes one after another (commit, stop, start, remove, exec, build).
+import { isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
+import { IMAGE_NAME } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
 import { floatProblem, onLink, parseRoute, parseRule } from './cloud.js';
@@ -51,6 +53,10 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 			}
 			return { text, verb, target };
 		}
+		if (verb === 'commit' && !IMAGE_NAME.test(arg!)) {
+			problems.add(path, `"${arg}" is not a Docker image name`, 'e.g. ct2-snapshot or lab/ct2:v1');
+			return undefined;
+		}
 		const node = nodeByName(plan, target);
 		if (!node) {
 			problems.add(path, `unknown node "${target}"`, didYouMean(target, plan.nodes.map((n) => n.name)));
@@ -85,6 +91,7 @@ function checkCloudAction(plan: Plan, verb: PlanAction['verb'], node: PlanNode, 
 			return typeof rule === 'string' ? rule : { rule };
 		}
 		case 'float': {
+			if (!isIPv4(arg!)) return `floating IP "${arg}" is not an IPv4 address such as 192.168.37.60`;
 			const router = routerFor(plan, networks, node, arg!);
 			if (typeof router === 'string') return router;
 			return { arg };
@@ -93,10 +100,14 @@ function checkCloudAction(plan: Plan, verb: PlanAction['verb'], node: PlanNode, 
 			return {};
 		case 'route-add': {
 			const route = parseRoute(arg!);
+			if (typeof route === 'string') return route;
 			return onLink(node, networks, route.via) ? { route } : `gateway ${route.via} is on none of ${node.name}'s networks`;
 		}
-		case 'route-del':
-			return { route: { to: arg === 'default' ? 'default' : arg!, via: '' } };
+		case 'route-del': {
+			if (arg === 'default') return { route: { to: 'default', via: '' } };
+			const bad = subnetProblem(arg!);
+			return bad ? `${bad.message}${bad.hint ? ` — ${bad.hint}` : ''}` : { route: { to: parseCidr(arg!).text, via: '' } };
+		}
 		case 'link-down':
 		case 'link-up':
 			return node.interfaces.some((i) => i.network === arg) ? {} : `${node.name} has no interface on "${arg}"`;

@@ -105,7 +105,14 @@ export interface Plan {
 	images: PlanImage[];
 }
 
-export const nodeByName = (plan: Plan, name: string): PlanNode | undefined => plan.nodes.find((n) => n.name === name);
+// Plans of big labs are asked for nodes by name a million times: an index per nodes array.
+const indexes = new WeakMap<PlanNode[], Map<string, PlanNode>>();
+export function nodeByName(plan: Plan, name: string): PlanNode | undefined {
+	let index = indexes.get(plan.nodes);
+	if (!index || index.size !== plan.nodes.length) indexes.set(plan.nodes, (index = new Map(plan.nodes.map((n) => [n.name, n]))));
+	const node = index.get(name);
+	return node?.name === name ? node : plan.nodes.find((n) => n.name === name);
+}
 
 /** The node and network owning `address`, if any node of the lab has it. */
 export function ownerOf(plan: Plan, address: string): { node: PlanNode; iface: PlanInterface } | undefined {

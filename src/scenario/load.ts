@@ -1,5 +1,6 @@
 // Reads a scenario file: YAML syntax, then the schema, then the plan's own checks — every problem with its position.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { relative } from 'node:path';
 import type * as z from 'zod';
 import { ScenarioError, UsageError, type SourcePosition } from '../errors.js';
@@ -9,21 +10,40 @@ import { closest, didYouMean } from './suggest.js';
 
 export interface LoadedScenario { scenario: Scenario; source: Source }
 
+/** A scenario is a page of YAML; anything far larger is a mistake (or an attack), refused before parsing. */
+export const MAX_SCENARIO_BYTES = 1024 * 1024;
+
 export async function loadScenario(file: string): Promise<LoadedScenario> {
-	let text: string;
-	try {
-		text = await readFile(file, 'utf8');
-	} catch (error) {
-		const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
-		throw new UsageError(`cannot read scenario ${file}: ${reason}`);
-	}
 	const shown = relative(process.cwd(), file);
-	return parseScenario(shown && !shown.startsWith('..') ? shown : file, text);
+	return parseScenario(shown && !shown.startsWith('..') ? shown : file, await readScenario(file));
+}
+
+/** The file's text: a regular file of at most MAX_SCENARIO_BYTES, read without blocking on a FIFO or a device. */
+async function readScenario(file: string): Promise<string> {
+	const cannot = (reason: string, hint?: string) => new UsageError(`cannot read scenario ${file}: ${reason}`, hint);
+	// O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+	const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
+		throw cannot(error.code === 'ENOENT' ? 'no such file' : error.code === 'EISDIR' ? 'it is a directory' : error.code === 'EACCES' ? 'permission denied' : error.message);
+	});
+	try {
+		const info = await handle.stat();
+		if (info.isDirectory()) throw cannot('it is a directory', 'name a .yaml file');
+		if (!info.isFile()) throw cannot('it is not a regular file (a FIFO, socket or device)', 'save the scenario to a file first');
+		if (info.size > MAX_SCENARIO_BYTES) throw cannot(`it has ${info.size} bytes; a scenario may have at most ${MAX_SCENARIO_BYTES}`, 'a lab of any size fits in far less: use `*` lines for all pairs');
+		const buffer = Buffer.alloc(Math.min(info.size, MAX_SCENARIO_BYTES) + 1);
+		const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+		if (bytesRead > MAX_SCENARIO_BYTES) throw cannot(`it has more than ${MAX_SCENARIO_BYTES} bytes`);
+		const text = buffer.subarray(0, bytesRead).toString('utf8');
+		if (text.includes('\0')) throw cannot('it is a binary file, not YAML');
+		return text;
+	} finally {
+		await handle.close();
+	}
 }
 
 export function parseScenario(file: string, text: string): LoadedScenario {
 	const source = Source.parse(file, text);
-	const data: unknown = source.doc.toJS() ?? {};
+	const data: unknown = source.toJS() ?? {};
 	const result = scenarioSchema.safeParse(data);
 	if (!result.success) {
 		const problems = result.error.issues.map((issue) => describeIssue(source, issue));

@@ -12,6 +12,9 @@ const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {
 });
 const port = z.int().min(1, { error: 'ports are 1-65535' }).max(65535, { error: 'ports are 1-65535' });
 const ipv4 = z.ipv4({ error: 'expected an IPv4 address such as 10.1.5.22' });
+/** A Docker image reference: lower-case path components, an optional tag; never a file path. */
+export const IMAGE_NAME = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::\w[\w.-]{0,127})?$/;
+const imageName = z.string().max(255).regex(IMAGE_NAME, { error: 'expected a Docker image name such as labcheck/base or ct2-snapshot:v1' });
 const cidr = z.cidrv4({ error: 'expected a subnet in CIDR form such as 10.1.0.0/16' });
 
 export const networkSchema = z.strictObject({
@@ -49,7 +52,7 @@ export const nodeSchema = z.strictObject({
 	forward: z.array(forwardSchema).describe('Port forwards of the NAT engine: "HOSTPORT:GUESTPORT".').optional(),
 	services: z.array(serviceSchema).describe('Services labcheck starts on the node.').optional(),
 	docker: z.string().describe('Container: the node whose Docker engine runs it (its docker0 is 172.17.0.1/16).').optional(),
-	image: z.string().describe('Container: the image (default labcheck/base, built locally from busybox).').optional(),
+	image: imageName.describe('Container: the image (default labcheck/base, built locally from busybox).').optional(),
 	publish: z.array(forwardSchema).describe('Container: published ports "HOSTPORT:CONTAINERPORT", as docker run -p.').optional(),
 	start: z.boolean().describe('Container: start with the lab (default true); false for one a step starts.').optional(),
 	routes: z.array(z.string().regex(/^(default|\d+\.\d+\.\d+\.\d+\/\d+)\s+via\s+\d+\.\d+\.\d+\.\d+$/, { error: 'expected "SUBNET via GATEWAY" or "default via GATEWAY"' }))
@@ -99,7 +102,7 @@ export const scenarioSchema = z.strictObject({
 	networks: z.record(name, networkSchema).optional(),
 	nodes: z.record(name, nodeSchema).describe('The machines of the lab.'),
 	expect: z.array(expectationSchema).describe('Probes and the outcome the lab should give.').optional(),
-	images: z.record(z.string(), imageSchema).describe('Docker images built from a recipe (Dockerfile).').optional(),
+	images: z.record(imageName, imageSchema).describe('Docker images built from a recipe (Dockerfile).').optional(),
 	steps: z.array(stepSchema).describe('Changes made one after another, each followed by its own expectations.').optional(),
 });
 

@@ -1,23 +1,85 @@
 // Positions of YAML nodes, so every problem can be reported as file:line:col.
-import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ScenarioError, type SourcePosition } from '../errors.js';
 
 export type Path = ReadonlyArray<string | number>;
+
+/** Aliases a file may resolve: enough for any lab, far too few for an alias bomb. */
+export const MAX_ALIAS_COUNT = 1000;
+
+// With `merge: true` the parser gives `<<` keys a symbol value; `source` keeps the text.
+const isMergeKey = (key: unknown) => isScalar(key) && (key.value === '<<' || (key as { source?: string }).source === '<<');
 
 export class Source {
 	private constructor(readonly file: string, readonly doc: Document, private readonly lines: LineCounter) {}
 
 	static parse(file: string, text: string): Source {
 		const lines = new LineCounter();
-		const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
+		// Duplicate keys are found below in one pass: the parser's own check is quadratic in a map's size.
+		const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
 		const source = new Source(file, doc, lines);
-		if (doc.errors.length > 0) {
-			throw new ScenarioError(doc.errors.map((e) => ({
-				at: source.position(e.pos[0]),
-				message: `YAML syntax: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
-			})));
-		}
+		const problems = doc.errors.map((e) => ({
+			at: source.position(e.pos[0]),
+			message: `YAML syntax: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+		}));
+		if (problems.length === 0) problems.push(...source.duplicateKeys());
+		if (problems.length > 0) throw new ScenarioError(problems);
 		return source;
+	}
+
+	private duplicateKeys(): Array<{ at: SourcePosition; message: string; hint: string }> {
+		const found: Array<{ at: SourcePosition; message: string; hint: string }> = [];
+		visit(this.doc, {
+			Map: (_key, map) => {
+				const seen = new Set<unknown>();
+				for (const pair of map.items) {
+					if (isMergeKey(pair.key)) continue;
+					const key = isScalar(pair.key) ? pair.key.value : pair.key;
+					if (seen.has(key)) {
+						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: `YAML syntax: Map keys must be unique ("${String(key)}" twice)`, hint: 'remove or rename one of them' });
+					}
+					seen.add(key);
+				}
+			},
+		});
+		return found.slice(0, 1);
+	}
+
+	/** The document as plain data; an alias bomb or a merge of something other than a map is a positioned problem. */
+	toJS(): unknown {
+		try {
+			return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+		} catch (error) {
+			const message = (error as Error).message;
+			if (/alias count/i.test(message)) {
+				throw new ScenarioError([{ at: this.firstAlias(), message: `YAML aliases expand to too much (more than ${MAX_ALIAS_COUNT} resolutions: an alias bomb?)`, hint: 'write the repeated parts out, or use fewer nested aliases' }]);
+			}
+			if (/merge/i.test(message)) {
+				throw new ScenarioError([{ at: this.badMerge(), message: 'YAML merge key `<<` takes a map or an alias of a map, not a list or a scalar', hint: 'merge one map per `<<`, e.g. `<<: *defaults`' }]);
+			}
+			throw new ScenarioError([{ at: this.position(0), message: `YAML: ${message.split('\n')[0]}` }]);
+		}
+	}
+
+	private firstAlias(): SourcePosition {
+		let offset = 0;
+		visit(this.doc, { Alias: (_key, node) => { offset = node.range?.[0] ?? 0; return visit.BREAK; } });
+		return this.position(offset);
+	}
+
+	private badMerge(): SourcePosition {
+		let offset = 0;
+		visit(this.doc, {
+			Pair: (_key, pair) => {
+				if (!isMergeKey(pair.key)) return undefined;
+				const value = isAlias(pair.value) ? pair.value.resolve(this.doc) : pair.value;
+				const ok = isMap(value) || (isSeq(value) && value.items.every((i) => isMap(isAlias(i) ? i.resolve(this.doc) : i)));
+				if (ok) return undefined;
+				offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0;
+				return visit.BREAK;
+			},
+		});
+		return this.position(offset);
 	}
 
 	position(offset: number): SourcePosition {
