@@ -13,9 +13,18 @@ export const http: Probe = {
 		const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
 		const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
 		const started = performance.now();
-		const finish = (result: Omit<ProbeResult, 'ms'>) => { cancel(); resolve({ ...result, ms: performance.now() - started }); };
-		const createConnection = () => network.connect(address, port!);
-		const req = request({ host: address, port, method, path: '/', createConnection, headers: { 'content-type': 'text/plain' } }, (res) => {
+		let settled = false;
+		const finish = (result: Omit<ProbeResult, 'ms'>) => {
+			if (settled) return;
+			settled = true;
+			cancel();
+			resolve({ ...result, ms: performance.now() - started });
+		};
+		// The socket is opened here, its error watched at once: a connect that fails at once (no route)
+		// reports on the next tick, before the request would listen.
+		const socket = network.connect(address, port!);
+		socket.once('error', (error) => finish(classifyError(error)));
+		const req = request({ host: address, port, method, path: '/', createConnection: () => socket, headers: { 'content-type': 'text/plain' } }, (res) => {
 			let body = '';
 			res.setEncoding('utf8');
 			res.on('data', (chunk: string) => { body += chunk; });
@@ -35,7 +44,7 @@ export const http: Probe = {
 				});
 			});
 		});
-		const cancel = deadline(timeout, () => { req.destroy(); finish(timedOut(timeout)); });
+		const cancel = deadline(timeout, () => { req.destroy(); socket.destroy(); finish(timedOut(timeout)); });
 		req.on('error', (error) => finish(classifyError(error)));
 		req.end(options.body);
 	}),

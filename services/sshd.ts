@@ -1,5 +1,5 @@
 // OpenSSH's sshd for a lab node: its own host key, config, pid file and log, key login with the per-run key.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -15,14 +15,16 @@ export async function createRunKey(dir: string): Promise<RunKey> {
 }
 
 // OpenSSH's own ssh-keygen: keys ssh2 generates are now and then refused by sshd ("error in libcrypto").
+// No standard input: ssh-keygen must never wait at a prompt.
 const keygen = (file: string, comment: string) =>
-	execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+	execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdin: 'ignore', timeout: 30_000 });
 
 /** Writes the node's sshd files under `dir` and returns the command line that runs sshd in the foreground. */
 export async function prepareSshd(dir: string, port: number, key: RunKey): Promise<string[]> {
 	await mkdir(dir, { recursive: true, mode: 0o700 });
 	await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-	await keygen(join(dir, 'host_ed25519'), 'labcheck-host');
+	// A node keeps its host key across a restart of its sshd (a step's `service start`), as a real machine does.
+	if (!(await access(join(dir, 'host_ed25519')).then(() => true, () => false))) await keygen(join(dir, 'host_ed25519'), 'labcheck-host');
 	await writeFile(join(dir, 'authorized_keys'), `${key.publicKey}\n`, { mode: 0o600 });
 	const config = [
 		`Port ${port}`,

@@ -1,6 +1,7 @@
 // `labcheck exec`, `down`, `clean`: act on labs that outlive a command.
 import { spawnSync } from 'node:child_process';
-import { cleanAll, downKept, keptLabs } from '../backends/netns/clean.js';
+import { cleanAll, cleanDead, downKept, keptLabs } from '../backends/netns/clean.js';
+import { isAlive, readStates } from '../backends/netns/state.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
 
@@ -22,6 +23,21 @@ export async function exec(node: string, command: string[], flags: { lab?: strin
 }
 
 export async function down(id: string | undefined): Promise<number> {
+	if (id) {
+		const state = (await readStates()).find((s) => s.id === id);
+		if (!state) {
+			const kept = (await keptLabs()).map((l) => l.id);
+			throw new UsageError(`no lab "${id}" exists`, kept.length > 0 ? `labs kept by \`up\`: ${kept.join(', ')}` : 'no lab is up; `npx labcheck clean` removes what killed runs left');
+		}
+		if (!state.kept && isAlive(state.pid, state.pidStart)) {
+			throw new UsageError(`lab ${id} belongs to a run still going (pid ${state.pid}); \`down\` removes labs kept by \`up\``, `stop that run (Ctrl-C in its terminal, or kill ${state.pid}): it tears its lab down itself`);
+		}
+		if (!state.kept) {
+			const { namespaces } = await cleanDead();
+			console.log(`removed lab ${id}, left by a run that died (${namespaces} namespaces)`);
+			return 0;
+		}
+	}
 	const { labs, namespaces } = await downKept(id);
 	console.log(labs.length === 0 ? 'no lab was up' : `removed lab ${labs.join(', ')} (${namespaces} namespaces)`);
 	return 0;

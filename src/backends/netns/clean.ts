@@ -23,7 +23,7 @@ async function removeLabs(states: LabState[], orphans: string[] = []): Promise<C
 export async function cleanAll(): Promise<Cleaned> {
 	const all = await readStates();
 	// A run still going in another terminal is not a leftover.
-	const live = all.filter((s) => !s.kept && s.pid !== process.pid && isAlive(s.pid));
+	const live = all.filter((s) => !s.kept && s.pid !== process.pid && isAlive(s.pid, s.pidStart));
 	const gone = all.filter((s) => !live.includes(s));
 	const liveIds = new Set(live.map((s) => s.id));
 	const known = new Set(gone.flatMap((s) => s.namespaces));
@@ -33,7 +33,7 @@ export async function cleanAll(): Promise<Cleaned> {
 
 /** Labs whose run died without tearing down (killed with SIGKILL, machine lost power). */
 export async function cleanDead(): Promise<Cleaned> {
-	const dead = (await readStates()).filter((s) => !s.kept && !isAlive(s.pid));
+	const dead = (await readStates()).filter((s) => !s.kept && !isAlive(s.pid, s.pidStart));
 	return dead.length === 0 ? { labs: [], namespaces: 0 } : removeLabs(dead);
 }
 

@@ -5,7 +5,8 @@
 // no route to 10.0.2.0/24, only the guest's own connections and the port forwards cross it.
 // We model that with the NAT link's route in table 100, reached by forwarded packets and by
 // packets of connections the guest opened or a forward created (conntrack mark 1); the host's own
-// new packets to 10.0.2.15 follow its default route and are lost upstream, as observed.
+// new packets to 10.0.2.15 follow its default route and are lost upstream, as observed — and a host
+// with no default route is refused at once (no route), never let in.
 import type { PlanNode } from '../../plan/types.js';
 
 export const NAT_TABLE = 100;
@@ -28,12 +29,28 @@ export const fullRules = (node: PlanNode): string => {
 	return restoreText(nat, mangle, filter, true);
 };
 
+/**
+ * Kernel settings of a node, as /proc/sys paths. A NAT host answers its guest with the guest's mark
+ * (see the policy routing above). A router sends no ICMP redirects: a redirect would make a host
+ * route around the scenario's routes (and reads as a failed ping), while the packet is forwarded anyway.
+ */
+export function sysctls(node: PlanNode): Record<string, string> {
+	const settings: Record<string, string> = {};
+	if (node.forwarding) {
+		settings['net/ipv4/ip_forward'] = '1';
+		for (const dev of ['all', 'default', ...node.interfaces.map((i) => i.ifname)]) settings[`net/ipv4/conf/${dev}/send_redirects`] = '0';
+	}
+	if (node.nat.length > 0) Object.assign(settings, { 'net/ipv4/fwmark_reflect': '1', 'net/ipv4/tcp_fwmark_accept': '1' });
+	return settings;
+}
+
 function ruleLines(node: PlanNode) {
 	const ifname = (network: string) => node.interfaces.find((i) => i.network === network)!.ifname;
 	const nat: string[] = [];
 	const mangle: string[] = [];
 	const filter: string[] = [];
 	const ip: string[] = [];
+	const unreachable: string[] = [];
 	for (const engine of node.nat) {
 		const dev = ifname(engine.network);
 		const why = `${engine.guest}'s NAT engine`;
@@ -41,7 +58,14 @@ function ruleLines(node: PlanNode) {
 			`route del ${engine.subnet} dev ${dev}`,
 			`route add ${engine.subnet} dev ${dev} src ${engine.gateway} table ${NAT_TABLE}`,
 		);
-		mangle.push(`-A PREROUTING -i ${dev} -m conntrack --ctstate NEW ${comment(`${engine.guest} opens a connection`)} -j CONNMARK --set-mark ${MARK}`);
+		mangle.push(
+			`-A PREROUTING -i ${dev} -m conntrack --ctstate NEW ${comment(`${engine.guest} opens a connection`)} -j CONNMARK --set-mark ${MARK}`,
+			// The host's answers to the guest (echo replies, SYN-ACKs, resets) carry this mark from their
+			// first route lookup on (fwmark_reflect, tcp_fwmark_accept): they find the NAT link, the host's own new packets do not.
+			`-A PREROUTING -i ${dev} ${comment(`${engine.guest}'s packets: the host answers them through the NAT link`)} -j MARK --set-mark ${MARK}`,
+		);
+		// VirtualBox's NAT network is not the host's: without a default route of its own, the host has no route there at all.
+		unreachable.push(`rule add iif lo to ${engine.subnet} unreachable pref 102`);
 		for (const f of engine.forwards) {
 			const match = `-p ${f.proto} -m addrtype --dst-type LOCAL --dport ${f.hostPort}`;
 			const to = `-j DNAT --to-destination ${f.guestAddress}:${f.guestPort}`;
@@ -60,7 +84,8 @@ function ruleLines(node: PlanNode) {
 		ip.push(
 			`rule add fwmark ${MARK} lookup ${NAT_TABLE} pref 100`,
 			`rule add iif lo lookup main pref 101`,
-			`rule add lookup ${NAT_TABLE} pref 102`,
+			...unreachable,
+			`rule add lookup ${NAT_TABLE} pref 103`,
 		);
 	}
 	for (const f of node.floating) {

@@ -19,9 +19,9 @@ import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
 import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces } from './processes.js';
 import { startNodeServices } from './services.js';
-import { writeState, type LabState } from './state.js';
+import { processStart, writeState, type LabState } from './state.js';
 import { createLab, floatingAddress, namespacesOf } from './topology.js';
-import { fullRules, managed } from './firewall.js';
+import { fullRules, managed, sysctls } from './firewall.js';
 import { ipBatch, nsExec } from './shell.js';
 
 
@@ -83,7 +83,7 @@ class NetnsLab implements Lab {
 
 	private async saveState(): Promise<void> {
 		const state: LabState = {
-			id: this.id, pid: process.pid, scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
+			id: this.id, pid: process.pid, pidStart: processStart(), scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
 			namespaces: namespacesOf(this.plan, this.id),
 			nodes: Object.fromEntries(this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)])),
 			engines: this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name))),
@@ -120,7 +120,13 @@ class NetnsLab implements Lab {
 		for (const node of namespaced) {
 			const network = NetNamespace.open(`/run/netns/${nodeNamespace(this.id, node.name)}`);
 			this.networks.set(node.name, network);
-			if (node.forwarding) network.within(() => writeFileSync('/proc/sys/net/ipv4/ip_forward', '1'));
+			const settings = Object.entries(sysctls(node));
+			if (settings.length > 0) {
+				network.within(() => {
+					// An interface Docker makes later (docker0) takes `default`; one not made yet is skipped.
+					for (const [key, value] of settings) { try { writeFileSync(`/proc/sys/${key}`, value); } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; } }
+				});
+			}
 		}
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		this.key = await key;

@@ -1,4 +1,5 @@
 // What a run leaves in /run/labcheck/<id>/state.json, so `exec`, `down` and `clean` can find its lab.
+import { readFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE_ROOT } from './names.js';
@@ -7,6 +8,8 @@ import type { EngineInfo } from './docker/engine.js';
 export interface LabState {
 	id: string;
 	pid: number;
+	/** The run's process start time (ticks since boot), so a reused pid is not taken for it. */
+	pidStart?: number;
 	scenario: string;
 	name: string;
 	created: string;
@@ -29,6 +32,23 @@ export async function readStates(): Promise<LabState[]> {
 	return states.filter((s): s is LabState => s !== undefined);
 }
 
-export const isAlive = (pid: number): boolean => {
-	try { process.kill(pid, 0); return true; } catch { return false; }
-};
+/**
+ * Whether the run that wrote a state is still going: its process exists, is not a zombie (a killed
+ * run whose parent has not reaped it yet still answers kill 0), and is the same process (its start
+ * time matches, so a reused pid is not mistaken for it).
+ */
+export function isAlive(pid: number, started?: number): boolean {
+	let stat: string;
+	try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return false; }
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	if (fields[0] === 'Z' || fields[0] === 'X') return false;
+	return started === undefined || Number(fields[19]) === started;
+}
+
+/** This process's start time in clock ticks since boot (/proc/self/stat field 22): with the pid, names the process. */
+export function processStart(pid = process.pid): number | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+	} catch { return undefined; }
+}
