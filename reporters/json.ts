@@ -17,6 +17,8 @@ export const toJson = (summary: RunSummary) => ({
 	durationMs: summary.durationMs,
 	passed: summary.passed,
 	failed: summary.failed,
+	interrupted: summary.interrupted,
+	notRun: summary.notRun,
 	environment: summary.environment,
 	plan: summary.plan,
 	actions: summary.actions.map((a) => ({
@@ -36,7 +38,7 @@ type Saved = ReturnType<typeof toJson>;
 export function fromJson(data: Saved): RunSummary {
 	return {
 		plan: data.plan, labId: data.labId, startedAt: data.startedAt, durationMs: data.durationMs, passed: data.passed, failed: data.failed,
-		environment: data.environment,
+		environment: data.environment, interrupted: data.interrupted, notRun: data.notRun,
 		actions: data.actions.map((a) => ({ step: a.step, action: a.planAction, result: { ok: a.ok, detail: a.detail }, passed: a.passed })),
 		results: data.results.map((r) => ({ check: r.check, result: r.result, actual: r.actual, passed: r.passed, explanation: r.explanation, predicted: r.prediction })),
 	};

@@ -3,6 +3,7 @@
 import { writeFile } from 'node:fs/promises';
 import { redactText } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
+import { verdictOf } from '../src/run/verdict.js';
 import { evidenceLines } from './evidence.js';
 
 const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -21,8 +22,12 @@ export function renderJunit(summaries: RunSummary[], infrastructure: Array<{ sce
 				return `    <testcase classname="${xml(s.plan.file)}" name="${xml(`${a.action.text}: ${a.action.expect}${stepName(a.step)}`)}" time="0">${body}</testcase>`;
 			}),
 		];
-		const tests = s.results.length + s.actions.length;
-		return `  <testsuite name="${xml(s.plan.name)}" tests="${tests}" failures="${s.failed}" errors="0" time="${(s.durationMs / 1000).toFixed(3)}" timestamp="${s.startedAt}">\n${cases.join('\n')}\n  </testsuite>`;
+		if (s.interrupted) {
+			const text = verdictOf(s).text;
+			cases.push(`    <testcase classname="${xml(s.plan.file)}" name="the run" time="0">\n      <error message="${xml(text)}" type="interrupted">${xml(text)}</error>\n    </testcase>`);
+		}
+		const tests = cases.length;
+		return `  <testsuite name="${xml(s.plan.name)}" tests="${tests}" failures="${s.failed}" errors="${s.interrupted ? 1 : 0}" time="${(s.durationMs / 1000).toFixed(3)}" timestamp="${s.startedAt}">\n${cases.join('\n')}\n  </testsuite>`;
 	});
 	for (const broken of infrastructure) {
 		suites.push(`  <testsuite name="${xml(broken.scenario)}" tests="1" failures="0" errors="1" time="0">\n    <testcase classname="${xml(broken.scenario)}" name="build the lab" time="0">\n      <error message="${xml(broken.message)}" type="infrastructure">${xml(broken.message)}</error>\n    </testcase>\n  </testsuite>`);

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import type { Plan } from '../src/plan/types.js';
 import { redact, redactText } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
+import { verdictOf } from '../src/run/verdict.js';
 import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
@@ -46,7 +47,8 @@ function matrixTable(plan: Plan, results: CheckResult[]): string {
 
 export function renderMarkdown(summary: RunSummary): string {
 	const { plan, results } = summary;
-	const verdict = summary.failed === 0 ? `✅ All ${summary.passed} expectations held.` : `❌ ${summary.failed} of ${summary.passed + summary.failed} expectations failed.`;
+	const { ok, text } = verdictOf(summary);
+	const verdict = `${summary.interrupted ? '⏹ Run' : ok ? '✅' : '❌'} ${summary.interrupted ? text : text[0].toUpperCase() + text.slice(1)}.`;
 	const lines = [`# ${plan.name}`, ''];
 	if (plan.about) lines.push(plan.about, '');
 	lines.push(`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`, '');

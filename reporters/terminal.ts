@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 import type { CheckResult } from '../src/run/types.js';
+import { verdictOf } from '../src/run/verdict.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
@@ -64,9 +65,8 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 				printMatrix(summary, step.results, out);
 			}
 			out(chalk.dim(`✓ reachable  ✗ unreachable  ${chalk.bgRed.white(' red ')} differs from the expectation`));
-			const verdict = summary.failed === 0
-				? chalk.green.bold(`✔ all ${summary.passed} expectations held`)
-				: chalk.red.bold(`✖ ${summary.failed} of ${summary.passed + summary.failed} expectations failed`);
+			const { ok, text } = verdictOf(summary);
+			const verdict = summary.interrupted ? chalk.yellow.bold(`■ ${text}`) : ok ? chalk.green.bold(`✔ ${text}`) : chalk.red.bold(`✖ ${text}`);
 			out(`\n${verdict} ${chalk.dim(`in ${(summary.durationMs / 1000).toFixed(2)} s (lab ${summary.labId})`)}`);
 		},
 	};

@@ -10,5 +10,5 @@ export async function rerender(file: string, flags: { report: string; html?: str
 	if (flags.junit) reporters.push(junitReporter(flags.junit));
 	for (const summary of summaries) for (const r of reporters) await r.onRunEnd?.(summary);
 	console.log(`wrote ${[flags.report, flags.html, flags.junit].filter(Boolean).join(', ')} from ${file}`);
-	return summaries.every((s) => s.failed === 0) ? 0 : 1;
+	return summaries.every((s) => s.failed === 0 && !s.interrupted) ? 0 : 1;
 }

@@ -8,7 +8,7 @@ import type { Plan } from '../plan/types.js';
 import { runPlan } from '../run/engine.js';
 import type { Reporter } from '../run/types.js';
 import { loadScenario } from '../scenario/load.js';
-import { guard, release } from './signals.js';
+import { guard, interruption, release, track } from './signals.js';
 
 export interface RunFlags {
 	report?: string | false;
@@ -42,10 +42,11 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 	let failed = 0;
 	for (const plan of plans) {
 		try {
-			const { summary, lab } = await runPlan(plan, {
+			const { summary, lab } = await track(runPlan(plan, {
 				backend, reporters, concurrency: flags.concurrency,
-				command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
-			});
+				command: `npx labcheck ${argv.join(' ')}`, onLab: guard, signal: interruption,
+			}));
+			if (summary.interrupted) return 1; // the signal handler exits with the signal's code
 			release(lab);
 			failed += summary.failed;
 		} catch (error) {
@@ -61,10 +62,11 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 	const [plan] = await planAll([file], flags);
 	const backend = await loadBackend(flags.backend);
 	await cleanDead();
-	const { summary, lab } = await runPlan(plan, {
+	const { summary, lab } = await track(runPlan(plan, {
 		backend, reporters: [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })], keep: true,
-		command: `npx labcheck ${argv.join(' ')}`, onLab: guard,
-	});
+		command: `npx labcheck ${argv.join(' ')}`, onLab: guard, signal: interruption,
+	}));
+	if (summary.interrupted) return 1;
 	release(lab);
 	console.log(`\n${chalk.bold(`lab ${lab.id} is up`)} — nodes:`);
 	for (const node of plan.nodes) {

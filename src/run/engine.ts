@@ -27,6 +27,8 @@ export interface RunOptions {
 	keep?: boolean;
 	/** Called with the lab as soon as it exists (before it is built), so a signal handler can tear it down. */
 	onLab?: (lab: Lab) => void;
+	/** Aborted (with the signal's name) when the run is interrupted: it stops at once and judges only what finished before. */
+	signal?: AbortSignal;
 }
 
 export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summary: RunSummary; lab: Lab }> {
@@ -43,7 +45,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
 	const limits = new Map(Object.entries(IN_FLIGHT).map(([kind, n]) => [kind, pLimit(n)]));
-	const limit = (c: PlanCheck, fn: () => Promise<CheckResult>) => limits.get(c.probe)!(() => (cap ? cap(fn) : fn()));
+	const limit = <T>(c: PlanCheck, fn: () => Promise<T>) => limits.get(c.probe)!(() => (cap ? cap(fn) : fn()));
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const routeGet = routeEvidence(lab);
@@ -57,12 +59,22 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		if (predicted && predicted.outcome !== 'reachable' && c.probe !== 'exec') void routeGet(c.from, c.to.address);
 		return { c, predicted };
 	};
-	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult> => {
+	const signal = options.signal;
+	const stopped = () => signal?.aborted ?? false;
+	const aborted = new Promise<void>((resolve) => {
+		if (signal?.aborted) resolve();
+		else signal?.addEventListener('abort', () => resolve(), { once: true });
+	});
+	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
+	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
+		if (stopped()) return undefined;
 		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
-		if (result.status !== 'ok' && c.probe !== 'exec') {
+		if (result.status !== 'ok' && c.probe !== 'exec' && !stopped()) {
 			const route = await routeGet(c.from, c.to.address);
 			if (route) result.evidence = { ...result.evidence, routeGet: route };
 		}
+		// A probe that ends after an interruption may have met the lab being torn down.
+		if (stopped()) return undefined;
 		const verdict = judge(c, result);
 		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };
 		await emit('onCheckEnd', done);
@@ -70,15 +82,22 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	};
 	const runStep = async (step: number) => {
 		const prepared = plan.checks.filter((c) => c.step === step).map(prepare);
-		results.push(...await Promise.all(prepared.map((p) => limit(p.c, () => check(p)))));
+		const slots: Array<CheckResult | undefined> = new Array(prepared.length);
+		const all = Promise.all(prepared.map((p, i) => limit(p.c, async () => { slots[i] = await check(p); })));
+		all.catch(() => {}); // an interrupted run does not wait for it; a probe's bug still surfaces below
+		await Promise.race([all, aborted]);
+		results.push(...slots.filter((r): r is CheckResult => r !== undefined));
 	};
 	try {
 		await runStep(0);
 		for (const [k, step] of plan.steps.entries()) {
+			if (stopped()) break;
 			await emit('onStepStart', step, k + 1);
 			for (const action of step.actions) {
+				if (stopped()) break;
 				const next = applyAction(current, action);
 				const result = await lab.act(action, next);
+				if (stopped()) break; // the lab is going away: this action's result says nothing
 				if (result.ok) current = next;
 				const outcome: ActionOutcome = { step: k + 1, action, result, passed: result.ok === (action.expect === 'ok') };
 				actions.push(outcome);
@@ -88,15 +107,19 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 			}
 			await runStep(k + 1);
 		}
-		if (options.keep) await lab.detach();
+		if (options.keep && !stopped()) await lab.detach();
 	} finally {
-		if (!options.keep) await lab.teardown();
+		if (!options.keep || stopped()) await lab.teardown();
 	}
 	const passed = results.filter((r) => r.passed).length + actions.filter((a) => a.passed).length;
 	const summary: RunSummary = {
 		plan, labId: lab.id, startedAt, durationMs: performance.now() - started, results, actions, passed, failed: results.length + actions.length - passed,
 		environment: environment(backend.name, options.command ?? `labcheck run ${plan.file}`),
 	};
+	if (stopped()) {
+		summary.interrupted = String(signal!.reason ?? 'a signal');
+		summary.notRun = plan.checks.length + plan.steps.flatMap((st) => st.actions).length - results.length - actions.length;
+	}
 	await emit('onRunEnd', summary);
 	return { summary, lab };
 }

@@ -30,6 +30,10 @@ export interface RunSummary {
 	passed: number;
 	failed: number;
 	environment: RunEnvironment;
+	/** The signal that stopped the run early (SIGINT, SIGTERM…): only what finished before it is judged. */
+	interrupted?: string;
+	/** Checks and actions the scenario has that did not finish before the interruption. */
+	notRun?: number;
 }
 
 /** Hooks a reporter may implement; each reporter is one file in reporters/. */

@@ -146,7 +146,7 @@ class NetnsLab implements Lab {
 	}
 
 	private get run() {
-		return { id: this.id, dir: this.dir, key: this.key as RunKey };
+		return { id: this.id, dir: this.dir, key: this.key as RunKey, stopping: () => this.down };
 	}
 
 	private async startEngine(node: PlanNode): Promise<void> {

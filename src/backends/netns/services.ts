@@ -11,7 +11,7 @@ import { startDetached, type Enter } from './processes.js';
 const READY_TIMEOUT_MS = 10_000;
 
 /** Starts the node's services that are not stopped, waits until each listens; their process id by service name. */
-export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey }, network: NodeNetwork): Promise<Map<string, number>> {
+export async function startNodeServices(node: PlanNode, enter: Enter, run: { id: string; dir: string; key: RunKey; stopping?: () => boolean }, network: NodeNetwork): Promise<Map<string, number>> {
 	await mkdir(join(run.dir, 'logs'), { recursive: true });
 	const wanted = node.services.filter((s) => !s.stopped);
 	const http = wanted.filter((s) => s.name !== 'sshd');
@@ -21,7 +21,8 @@ export async function startNodeServices(node: PlanNode, enter: Enter, run: { id:
 		const child = startDetached(enter, argv, log);
 		for (const s of services) pids.set(s.name, child.pid!);
 		await Promise.all(services.map(async (service) => {
-			if (await waitPort(network, service.port, READY_TIMEOUT_MS)) return;
+			if (await waitPort(network, service.port, READY_TIMEOUT_MS, run.stopping)) return;
+			if (run.stopping?.()) throw new BackendError(`node "${node.name}": interrupted while ${service.name} was starting`);
 			const tail = (await readFile(log, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
 			throw new BackendError(`node "${node.name}": ${service.name} did not listen on port ${service.port}${tail ? `: ${tail}` : ''}`);
 		}));
@@ -41,9 +42,9 @@ const portOpen = (network: NodeNetwork, port: number) => new Promise<boolean>((r
 });
 
 /** Whether something listens on `port` of the node's loopback within `timeoutMs`. */
-async function waitPort(network: NodeNetwork, port: number, timeoutMs: number): Promise<boolean> {
+async function waitPort(network: NodeNetwork, port: number, timeoutMs: number, stopping = () => false): Promise<boolean> {
 	const deadline = Date.now() + timeoutMs;
-	while (Date.now() < deadline) {
+	while (Date.now() < deadline && !stopping()) {
 		if (await portOpen(network, port)) return true;
 		await new Promise((r) => setTimeout(r, 10));
 	}
