@@ -13,28 +13,45 @@ export interface ServiceHandler {
 	post(body: string): Promise<string>;
 }
 
-const readBody = (req: IncomingMessage, limit = 64 * 1024) => new Promise<string>((resolve, reject) => {
-	let body = '';
-	req.setEncoding('utf8');
-	req.on('data', (chunk: string) => {
-		body += chunk;
-		if (body.length > limit) reject(new BadRequest('request body too large', 413));
+/** What a client may cost a service: bounded body, header and request time, and connections. */
+export const LIMITS = { bodyBytes: 64 * 1024, headersMs: 5000, requestMs: 10_000, keepAliveMs: 5000, connections: 512 };
+
+/** The body, refused with 413 as soon as it passes the limit (announced or sent): the rest is never read. */
+const readBody = (req: IncomingMessage, limit = LIMITS.bodyBytes) => new Promise<string>((resolve, reject) => {
+	const tooLarge = () => new BadRequest(`request body too large: at most ${limit} bytes`, 413);
+	if (Number(req.headers['content-length'] ?? 0) > limit) return reject(tooLarge());
+	const chunks: Buffer[] = [];
+	let size = 0;
+	req.on('data', (chunk: Buffer) => {
+		size += chunk.length;
+		if (size > limit) {
+			req.removeAllListeners('data');
+			req.pause();
+			return reject(tooLarge());
+		}
+		chunks.push(chunk);
 	});
-	req.on('end', () => resolve(body));
+	req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
 	req.on('error', reject);
 });
 
 export function serve(handler: ServiceHandler, port: number, host = '0.0.0.0', log: (line: string) => void = console.log): Promise<Server> {
-	const server = createServer(async (req, res) => {
+	// Slow clients are dropped once header or request time runs out (checked every second, not every 30 s).
+	const server = createServer({ headersTimeout: LIMITS.headersMs, requestTimeout: LIMITS.requestMs, connectionsCheckingInterval: 1000 }, async (req, res) => {
 		res.setHeader(PEER_HEADER, req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '');
 		const send = (status: number, text: string) => {
+			// A refused body is not read to its end: the connection closes after the answer.
+			if (status === 413) res.setHeader('connection', 'close');
 			res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8' });
-			res.end(text);
+			res.end(text, () => { if (status === 413) req.socket.destroy(); });
 		};
 		try {
-			if (req.method === 'GET' && req.url === '/health') return send(200, `${JSON.stringify({ service: handler.name, ok: true })}\n`);
-			if (req.method === 'GET' && req.url === '/') return send(200, `${handler.name} service: POST / with a body\n`);
-			if (req.method !== 'POST') return send(405, `use POST / (got ${req.method} ${req.url})\n`);
+			const path = (req.url ?? '/').split('?')[0];
+			if (path === '/health' && req.method === 'GET') return send(200, `${JSON.stringify({ service: handler.name, ok: true })}\n`);
+			if (path !== '/' && path !== '/health') return send(404, `no such path ${JSON.stringify(path.slice(0, 60))}: POST / with a body\n`);
+			if (path === '/health') return send(405, 'use GET /health\n');
+			if (req.method === 'GET') return send(200, `${handler.name} service: POST / with a body\n`);
+			if (req.method !== 'POST') return send(405, `use POST / (got ${req.method})\n`);
 			send(200, await handler.post(await readBody(req)));
 		} catch (error) {
 			if (error instanceof BadRequest) {
@@ -45,7 +62,8 @@ export function serve(handler: ServiceHandler, port: number, host = '0.0.0.0', l
 			send(500, `internal error: ${(error as Error).message}\n`);
 		}
 	});
-	server.keepAliveTimeout = 30_000;
+	server.maxConnections = LIMITS.connections;
+	server.keepAliveTimeout = LIMITS.keepAliveMs;
 	return new Promise((resolve, reject) => {
 		server.once('error', reject);
 		server.listen(port, host, () => resolve(server));

@@ -89,3 +89,65 @@ test('an unreachable peer is a 502 naming it, not a hang', async (t) => {
 	t.is(res.status, 502);
 	t.is(await res.text(), 'sum service 127.0.0.1:1 unreachable (ECONNREFUSED)\n');
 });
+
+// Hostile clients: every limit answers with a 4xx naming it, and nothing a request sends can exhaust the service.
+test('deep nesting and endless sums are refused by name, not by a stack overflow', async (t) => {
+	const deep = await post(calculatorPort, `${'('.repeat(5000)}1${')'.repeat(5000)}`);
+	t.is(deep.status, 400);
+	t.regex(await deep.text(), /nested too deep: at most 100 levels/);
+	const signs = await post(calculatorPort, `${'-'.repeat(3000)}1`);
+	t.is(signs.status, 400);
+	const long = await post(calculatorPort, Array(20_000).fill('1').join('+'));
+	t.is(long.status, 400);
+	t.regex(await long.text(), /too many operators \(19999\): at most 1000/);
+	t.is(await (await post(calculatorPort, `${'('.repeat(50)}5+6${')'.repeat(50)}*2`)).text(), 'result = 22\r\n');
+});
+
+test('a body over the limit is refused as soon as it passes it, and the rest is not read', async (t) => {
+	const announced = await fetch(`http://127.0.0.1:${calculatorPort}/`, { method: 'POST', body: 'x'.repeat(200 * 1024) });
+	t.is(announced.status, 413);
+	t.regex(await announced.text(), /at most 65536 bytes/);
+	// Streamed without a length: the answer comes while most of the 100 MB was never sent.
+	const { connect } = await import('node:net');
+	const socket = connect(calculatorPort, '127.0.0.1');
+	await new Promise((r) => socket.once('connect', r));
+	let answer = '';
+	socket.on('data', (d) => { answer += d; });
+	const closed = new Promise((r) => socket.once('close', r));
+	socket.on('error', () => {});
+	socket.write('POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n');
+	let sent = 0;
+	const chunk = `${(64 * 1024).toString(16)}\r\n${'1'.repeat(64 * 1024)}\r\n`;
+	while (sent < 100 * 1024 * 1024 && !socket.destroyed && !answer) {
+		if (!socket.write(chunk)) await new Promise((r) => setTimeout(r, 5));
+		sent += 64 * 1024;
+	}
+	await closed;
+	t.regex(answer, /^HTTP\/1.1 413/);
+	t.true(sent < 100 * 1024 * 1024, `stopped reading after ${sent} bytes`);
+});
+
+test('only / and /health exist: any other path is 404, whatever the method', async (t) => {
+	for (const [method, path] of [['POST', '/nope'], ['POST', '/../../etc/passwd'], ['GET', '/nope'], ['DELETE', '/x']]) {
+		const res = await fetch(`http://127.0.0.1:${calculatorPort}${path}`, { method, body: method === 'POST' ? '1+1' : undefined });
+		t.is(res.status, 404, `${method} ${path}`);
+	}
+	t.is((await fetch(`http://127.0.0.1:${calculatorPort}/health`, { method: 'POST', body: '1' })).status, 405);
+	t.is((await fetch(`http://127.0.0.1:${calculatorPort}/`, { method: 'PUT', body: '1' })).status, 405);
+});
+
+test('a client that sends its headers a byte at a time is dropped once header time runs out', async (t) => {
+	const { connect } = await import('node:net');
+	const socket = connect(calculatorPort, '127.0.0.1');
+	socket.on('error', () => {});
+	const closed = new Promise<void>((r) => socket.once('close', () => r()));
+	let open = true;
+	void closed.then(() => { open = false; });
+	const text = 'POST / HTTP/1.1\r\nx-slow: ';
+	for (let i = 0; open && i < 60; i++) {
+		socket.write(text[i] ?? 'a');
+		await new Promise((r) => setTimeout(r, 250));
+	}
+	t.false(open, 'the service closed the connection of a client that never finished its headers');
+	socket.destroy();
+});

@@ -6,6 +6,9 @@ export type Expr = { kind: 'number'; value: number } | { kind: 'binary'; op: Ope
 
 export class ParseError extends Error {}
 
+/** Bounds an expression must keep: each operator is one HTTP call, and nesting is recursion. */
+export const EXPRESSION_LIMITS = { operators: 1000, depth: 100 };
+
 type Token = { type: 'number'; value: number; at: number } | { type: 'op' | 'paren'; value: string; at: number };
 
 function tokenize(text: string): Token[] {
@@ -24,16 +27,23 @@ function tokenize(text: string): Token[] {
 
 export function parseExpression(text: string): Expr {
 	const tokens = tokenize(text);
+	const operators = tokens.filter((t) => t.type === 'op').length;
+	if (operators > EXPRESSION_LIMITS.operators) throw new ParseError(`too many operators (${operators}): at most ${EXPRESSION_LIMITS.operators}, one service call each`);
 	let pos = 0;
+	let depth = 0;
+	const nested = <T>(fn: () => T): T => {
+		if (++depth > EXPRESSION_LIMITS.depth) throw new ParseError(`nested too deep: at most ${EXPRESSION_LIMITS.depth} levels of parentheses or signs`);
+		try { return fn(); } finally { depth--; }
+	};
 	const peek = () => tokens[pos];
 	const describe = (t: Token | undefined) => (t ? `"${t.value}" at position ${t.at + 1}` : 'end of input');
 
 	const primary = (): Expr => {
 		const t = tokens[pos++];
 		if (t?.type === 'number') return { kind: 'number', value: t.value };
-		if (t?.type === 'op' && t.value === '-') return { kind: 'binary', op: '-', left: { kind: 'number', value: 0 }, right: primary() };
+		if (t?.type === 'op' && t.value === '-') return { kind: 'binary', op: '-', left: { kind: 'number', value: 0 }, right: nested(primary) };
 		if (t?.type === 'paren' && t.value === '(') {
-			const inner = sum();
+			const inner = nested(sum);
 			const close = tokens[pos++];
 			if (close?.type !== 'paren' || close.value !== ')') throw new ParseError(`expected ")" but found ${describe(close)}`);
 			return inner;
