@@ -113,7 +113,31 @@ test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 	const run = await child;
 	t.is(run.exitCode, 130);
 	t.regex(run.stderr, /SIGINT: tearing the lab down/);
+	// The probe in flight did not finish: it is neither judged nor reported as failed, and the run says it was interrupted.
+	t.notRegex(run.stdout, /ping host -> vm/);
+	t.regex(run.stdout, /interrupted by SIGINT: 0 of 1 checks finished/);
+	t.notRegex(run.stdout, /expectations (held|failed)/);
 	await assertNothingLeft(t, before);
+});
+
+test.serial('an interrupted run writes reports that say so, and `labcheck report` keeps saying it', async (t) => {
+	const json = join(tmp, 'interrupted.json');
+	const md = join(tmp, 'interrupted.md');
+	const child = labcheck(['run', 'fixtures/slow.yaml', '--report', md, '--json', json, '--junit', join(tmp, 'interrupted.xml')]);
+	for (let i = 0; i < 400 && !(await labNamespaces()).some((n) => n.endsWith('-vm')); i++) await new Promise((r) => setTimeout(r, 25));
+	await new Promise((r) => setTimeout(r, 1500));
+	child.kill('SIGTERM');
+	const run = await child;
+	t.is(run.exitCode, 143, run.stderr as string);
+	const saved = JSON.parse(readFileSync(json, 'utf8'));
+	t.is(saved.interrupted, 'SIGTERM');
+	t.is(saved.results.length, 0, 'the probe cut short is not a result');
+	t.is(saved.failed, 0);
+	t.regex(readFileSync(md, 'utf8'), /Run interrupted by SIGTERM/);
+	t.regex(readFileSync(join(tmp, 'interrupted.xml'), 'utf8'), /<error message="interrupted by SIGTERM/);
+	const again = await labcheck(['report', json, '--report', join(tmp, 'again.md')]);
+	t.is(again.exitCode, 1, 'an interrupted run is not a passing one');
+	t.regex(readFileSync(join(tmp, 'again.md'), 'utf8'), /Run interrupted by SIGTERM/);
 });
 
 test.serial('an error nothing caught, mid-run, still tears the lab down and exits 3', async (t) => {

@@ -1,6 +1,8 @@
 // `labcheck exec`, `down`, `clean`: act on labs that outlive a command.
 import { spawnSync } from 'node:child_process';
 import { cleanAll, cleanDead, downKept, keptLabs } from '../backends/netns/clean.js';
+import { enterNode } from '../backends/netns/sandbox.js';
+import { stateDir } from '../backends/netns/names.js';
 import { isAlive, readStates } from '../backends/netns/state.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
@@ -14,10 +16,10 @@ export async function exec(node: string, command: string[], flags: { lab?: strin
 	const namespace = lab.nodes[node];
 	const names = [...Object.keys(lab.nodes), ...Object.keys(lab.containers ?? {})];
 	if (!namespace && !container) throw new UsageError(`lab ${lab.id} has no node "${node}"`, didYouMean(node, names) ?? `nodes: ${names.join(', ')}`);
-	if (command.length === 0) command = [container ? 'sh' : process.env.SHELL ?? '/bin/sh'];
+	if (command.length === 0) command = ['/bin/sh'];
 	const argv = container
 		? ['docker', '-H', `unix://${container.socket}`, 'exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), container.name, ...command]
-		: ['ip', 'netns', 'exec', namespace, ...command];
+		: [...await enterNode({ dir: stateDir(lab.id), namespace, node, hosts: lab.hosts ?? '' }), ...command];
 	const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
 	return result.status ?? 1;
 }

@@ -41,7 +41,18 @@ runOptions(program.command('up').argument('<scenario>').description('build a lab
 program.command('validate').argument('<scenario...>').option('--allow-external').description('check scenario files without building anything')
 	.action(async (files: string[], flags: { allowExternal?: boolean }) => {
 		const plans = await (await import('./run.js')).planAll(files, flags);
-		for (const plan of plans) console.log(`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ${plan.checks.length} checks`);
+		for (const plan of plans) {
+			console.log(`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ${plan.checks.length} checks`);
+			// A scenario may come from anywhere: say what it will run, before anyone runs it.
+			const commands = [
+				...plan.steps.flatMap((s) => s.actions).filter((a) => a.verb === 'exec').map((a) => ({ node: a.target, command: a.arg! })),
+				...plan.checks.filter((c) => c.probe === 'exec').map((c) => ({ node: c.from, command: c.options.command! })),
+			];
+			if (commands.length > 0) {
+				console.log(chalk.dim(`  commands it runs as root inside its nodes (each node has its own copy-on-write view of the file system; the machine's files stay untouched):`));
+				for (const { node, command } of commands) console.log(`    ${node}: ${command}`);
+			}
+		}
 	});
 program.command('exec').argument('<node>').argument('[command...]').option('--lab <id>', 'which lab, when several are up')
 	.description('run a command inside a node of the running lab, e.g. exec host -- ping -c1 10.0.2.15')

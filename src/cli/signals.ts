@@ -41,7 +41,7 @@ export function installSignalHandlers(): void {
 		process.on(signal, () => {
 			if (stopping) return;
 			stopping = true;
-			process.stderr.write(`\n${signal}: stopping; tearing the lab down…\n`);
+			process.stderr.write(`\n${signal}: tearing the lab down…\n`);
 			controller.abort(signal);
 			const reported = Promise.race([Promise.allSettled([...runs]), new Promise((r) => setTimeout(r, REPORT_GRACE_MS).unref())]);
 			void Promise.allSettled([teardownAll(), reported]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));

@@ -22,6 +22,7 @@ import { startNodeServices } from './services.js';
 import { processStart, writeState, type LabState } from './state.js';
 import { createLab, floatingAddress, namespacesOf } from './topology.js';
 import { fullRules, managed, sysctls } from './firewall.js';
+import { enterNode, hostsFile, type NodeFiles } from './sandbox.js';
 import { ipBatch, nsExec } from './shell.js';
 
 
@@ -77,6 +78,11 @@ class NetnsLab implements Lab {
 		return this.key?.privateFile;
 	}
 
+	/** Where a node's own file system lives, for the commands a scenario runs in it. */
+	private files(name: string): NodeFiles {
+		return { dir: this.dir, namespace: nodeNamespace(this.id, name), node: name, hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)) };
+	}
+
 	private node(name: string): PlanNode {
 		return this.plan.nodes.find((n) => n.name === name)!;
 	}
@@ -86,6 +92,7 @@ class NetnsLab implements Lab {
 			id: this.id, pid: process.pid, pidStart: processStart(), scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
 			namespaces: namespacesOf(this.plan, this.id),
 			nodes: Object.fromEntries(this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)])),
+			hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)),
 			engines: this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name))),
 			containers: Object.fromEntries(this.plan.nodes.filter((n) => n.container).map((n) => [n.name, {
 				socket: engineInfo(this.id, this.dir, n.container!.engine, '').socket, name: containerName(this.id, n.name),
@@ -288,7 +295,8 @@ class NetnsLab implements Lab {
 	async exec(name: string, command: string): Promise<{ exitCode: number; output: string }> {
 		const node = this.node(name);
 		if (node.container) return execIn(this.container(name), command);
-		const result = await execa('ip', ['netns', 'exec', nodeNamespace(this.id, name), 'sh', '-c', command], { reject: false, all: true, timeout: 30_000 });
+		const enter = await enterNode(this.files(name));
+		const result = await execa(enter[0], [...enter.slice(1), 'sh', '-c', command], { reject: false, all: true, timeout: 30_000 });
 		return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
 	}
 

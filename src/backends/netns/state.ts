@@ -18,6 +18,8 @@ export interface LabState {
 	nodes: Record<string, string>;
 	/** Docker engines of the lab, with everything needed to remove them after a crash. */
 	engines: EngineInfo[];
+	/** /etc/hosts lines of the lab, for nodes' own file systems made after the run (`labcheck exec`). */
+	hosts?: string;
 	/** Containers by node name, for `exec` on a kept lab. */
 	containers: Record<string, { socket: string; name: string }>;
 }

@@ -1,0 +1,71 @@
+// A node's own view of the file system, for the commands a scenario runs in it (`exec` steps and
+// checks, `labcheck exec`): the machine's files as a copy-on-write overlay whose writes land in the
+// run's state directory, private /tmp and /run, its own host name and an /etc/hosts naming the lab's
+// nodes. A scenario downloaded from a course page can `rm -rf /` in a node and the machine keeps its
+// files. One holder process per node keeps the mount namespace (and the overlay) alive between
+// commands, so a node's files persist from one step to the next, like a VM's disk; it lives in the
+// node's network namespace, so a teardown ends it with everything else there.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackendError } from '../../errors.js';
+import { isAlive } from './state.js';
+
+export interface NodeFiles { dir: string; namespace: string; node: string; hosts: string }
+
+const root = (files: NodeFiles) => join(files.dir, 'nodes', files.node, 'fs');
+
+// Runs as the holder: mounts the node's view, says so, then sleeps until the lab goes.
+const HOLDER = `set -e
+R="$1"; NODE="$2"; S="$3"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$R/upper,workdir=$R/work" "$R/root"
+mount --rbind /dev "$R/root/dev"
+mount --rbind /sys "$R/root/sys"
+mount -t proc proc "$R/root/proc"
+mount --bind "$R/tmp" "$R/root/tmp"
+mount --bind "$R/run" "$R/root/run"
+# The run's SSH key stays readable where \`labcheck up\` prints it (ssh -i …), and nothing else of the run.
+if [ -e "$S/id_ed25519" ]; then mkdir -p "$R/root$S"; touch "$R/root$S/id_ed25519"; mount --bind -o ro "$S/id_ed25519" "$R/root$S/id_ed25519"; fi
+hostname "$NODE"
+echo "$NODE" > "$R/root/etc/hostname"
+cat "$R/hosts" > "$R/root/etc/hosts"
+echo ready
+exec sleep infinity`;
+
+/** The holder's pid, started when the node has none yet (lazily: most labs never exec). */
+export async function nodeHolder(files: NodeFiles): Promise<number> {
+	const base = root(files);
+	const pidFile = join(base, 'holder.pid');
+	const known = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
+	if (known && isAlive(known)) return known;
+	for (const sub of ['upper', 'work', 'root', 'tmp', 'run']) await mkdir(join(base, sub), { recursive: true, mode: 0o755 });
+	await writeFile(join(base, 'hosts'), `127.0.0.1\tlocalhost\n127.0.1.1\t${files.node}\n${files.hosts}`);
+	const child = spawn('ip', ['netns', 'exec', files.namespace, 'unshare', '--mount', '--uts', '--propagation', 'private', 'sh', '-c', HOLDER, 'holder', base, files.node, files.dir], {
+		detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	const ready = await new Promise<string | undefined>((resolve) => {
+		let err = '';
+		child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(undefined); });
+		child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+		child.once('exit', (code) => resolve(`exited ${code}: ${err.trim().split('\n').slice(-1)[0] ?? ''}`));
+		child.once('error', (error) => resolve(error.message));
+	});
+	if (ready !== undefined) throw new BackendError(`node "${files.node}": could not give it its own file system (${ready})`);
+	child.stdout.destroy();
+	child.stderr.destroy();
+	child.unref();
+	await writeFile(pidFile, String(child.pid));
+	return child.pid!;
+}
+
+/** The command prefix that runs a program inside the node: its network, its mounts and host name, its root. */
+export async function enterNode(files: NodeFiles): Promise<string[]> {
+	const pid = await nodeHolder(files);
+	return ['nsenter', `--mount=/proc/${pid}/ns/mnt`, `--uts=/proc/${pid}/ns/uts`, `--net=/run/netns/${files.namespace}`, '--wd=/', 'chroot', join(root(files), 'root')];
+}
+
+/** /etc/hosts lines naming every node of a lab by its addresses: NAME and NAME.lab. */
+export function hostsFile(nodes: Array<{ name: string; interfaces: Array<{ address: string }> }>): string {
+	return nodes.flatMap((n) => n.interfaces.map((i, k) => `${i.address}\t${k === 0 ? `${n.name} ${n.name}.lab` : `${n.name}-${k}`}`)).join('\n') + '\n';
+}
