@@ -31,6 +31,7 @@ const CHECKS: Check[] = [
 	{ what: 'ssh-keygen and ssh (openssh-client)', pkg: 'openssh-client', required: true, test: has('ssh-keygen') },
 	{ what: 'dockerd, for labs with containers (docker.io)', pkg: 'docker.io', required: false, test: has('dockerd') },
 	{ what: 'busybox, the root file system of labcheck/base', pkg: 'busybox-static', required: false, test: has('/bin/busybox') },
+	{ what: 'conntrack, to forget a floating IP\'s connections when it moves', pkg: 'conntrack', required: false, test: has('conntrack') },
 	{ what: 'ping, for `labcheck exec`', pkg: 'iputils-ping', required: false, test: has('ping') },
 	{ what: 'curl, for `labcheck exec`', pkg: 'curl', required: false, test: has('curl') },
 	{ what: 'namespaces, veth, bridges and iptables NAT in a namespace', required: true, test: namespacesWork },

@@ -24,8 +24,12 @@ export function ownerOn(v: View, net: string, address: string): PlanNode | undef
 		?? v.plan.nodes.find((n) => n.floating.some((f) => f.address === address) && upInterfaces(v, n).some((i) => i.network === net && inNet(v, i, address)));
 }
 
+/**
+ * Whether `n` takes a packet for `address` as its own. Linux keeps the addresses of a link that is
+ * down (the weak host model): a packet reaching the node another way is still delivered to it.
+ */
 export const ownsAddress = (v: View, n: PlanNode, address: string) =>
-	upInterfaces(v, n).some((i) => i.address === address) || n.floating.some((f) => f.address === address);
+	(!v.absent.has(n.name) && n.interfaces.some((i) => i.address === address)) || n.floating.some((f) => f.address === address);
 
 export interface Route { iface: PlanInterface; via?: string; prefix: number }
 

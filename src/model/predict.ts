@@ -12,7 +12,7 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 	const from = node(v, check.from);
 	if (v.absent.has(from.name)) return { outcome: 'unreachable', status: 'filtered', path: `${from.name} is not running` };
 	const dst = check.to.address;
-	const own = upInterfaces(v, from).find((i) => i.address === dst);
+	const own = from.interfaces.find((i) => i.address === dst); // its own address, even on a link that is down
 	const route = lookup(v, from, dst, from.nat.length > 0);
 	const src = own?.address ?? route?.iface.address ?? upInterfaces(v, from)[0]?.address ?? '0.0.0.0';
 	const result = simulate(v, from.name, { src, dst, proto: PROTO[check.probe as keyof typeof PROTO], dport: check.to.port });

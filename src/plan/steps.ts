@@ -1,8 +1,9 @@
 // Steps: the changes a scenario makes one after another (commit, stop, start, remove, exec, build).
-import { isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
+import { contains, isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
 import { IMAGE_NAME } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
+import { applyAction } from './apply.js';
 import { floatProblem, onLink, parseRoute, parseRule } from './cloud.js';
 import { nodeByName, type Plan, type PlanAction, type PlanImage, type PlanNode, type PlanStep, type PlanNetwork } from './types.js';
 
@@ -24,6 +25,32 @@ const GRAMMAR: Array<[RegExp, PlanAction['verb']]> = [
 	[/^exec\s+(\S+)\s+--\s+(.+)$/, 'exec'],
 	[/^build\s+(\S+)$/, 'build'],
 ];
+
+/**
+ * What a step changes must make sense at that point, as on a real machine: a route it deletes exists
+ * (`ip route del` of a missing route fails), a floating IP it associates is free (neutron refuses it otherwise).
+ */
+export function checkRouteDeletions(problems: Problems, plan: Plan): void {
+	let state = plan;
+	for (const action of plan.steps.flatMap((s) => s.actions)) {
+		if (action.verb === 'route-del' && action.expect === 'ok') {
+			const node = nodeByName(state, action.target)!;
+			if (!node.routes.some((r) => r.to === action.route!.to)) {
+				problems.list.push({ at: action.at, message: `${action.target} has no ${action.route!.to === 'default' ? 'default route' : `route to ${action.route!.to}`} at this point`, hint: `its routes then: ${node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none'}; write { action: "${action.text}", expect: refused } to show the refusal` });
+			}
+		}
+		if (action.verb === 'route-add' && action.expect === 'ok') {
+			const node = nodeByName(state, action.target)!;
+			const link = node.interfaces.find((i) => contains(parseCidr(state.networks.find((n) => n.name === i.network)!.subnet), action.route!.via));
+			if (link?.down) problems.list.push({ at: action.at, message: `${action.target}'s link to ${link.network} is down at this point: gateway ${action.route!.via} cannot be used`, hint: `bring it up first: "link up ${action.target} ${link.network}"` });
+		}
+		if (action.verb === 'float' && action.expect === 'ok') {
+			const holder = state.nodes.flatMap((n) => n.floating).find((f) => f.address === action.arg && f.node !== action.target);
+			if (holder) problems.list.push({ at: action.at, message: `floating IP ${action.arg} is associated with ${holder.node} at this point`, hint: `a floating IP belongs to one port at a time: add "unfloat ${holder.node}" before it` });
+		}
+		if (action.expect === 'ok') state = applyAction(state, action);
+	}
+}
 
 export function buildSteps(problems: Problems, plan: Plan): { steps: PlanStep[]; images: PlanImage[] } {
 	const { scenario } = problems.loaded;

@@ -41,6 +41,10 @@ export function sysctls(node: PlanNode): Record<string, string> {
 		for (const dev of ['all', 'default', ...node.interfaces.map((i) => i.ifname)]) settings[`net/ipv4/conf/${dev}/send_redirects`] = '0';
 	}
 	if (node.nat.length > 0) Object.assign(settings, { 'net/ipv4/fwmark_reflect': '1', 'net/ipv4/tcp_fwmark_accept': '1' });
+	// The node's listening ports are never handed out as a connection's source port (the ephemeral
+	// range 32768-60999 holds 50000-50004): a readiness check's socket would otherwise take one first.
+	const ports = [...new Set([...node.services.map((s) => s.port), ...node.nat.flatMap((e) => e.forwards.map((f) => f.hostPort))])].sort((a, b) => a - b);
+	if (ports.length > 0) settings['net/ipv4/ip_local_reserved_ports'] = ports.join(',');
 	return settings;
 }
 

@@ -5,6 +5,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { installed } from '../../which.js';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
+import { contains, parseCidr } from '../../net/ipv4.js';
 import { NetNamespace } from '../../net/namespace.js';
 import { BackendError, EnvironmentError } from '../../errors.js';
 import type { Plan, PlanAction, PlanNode } from '../../plan/types.js';
@@ -35,6 +36,7 @@ export const netnsBackend: Backend = {
 		const needs = [['ip', 'iproute2'], ['iptables-restore', 'iptables']];
 		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
 		if (plan.nodes.some((n) => n.engine)) needs.push(['dockerd', 'docker.io'], ['/bin/busybox', 'busybox-static']);
+		if (plan.steps.some((s) => s.actions.some((a) => a.verb === 'float' || a.verb === 'unfloat'))) needs.push(['conntrack', 'conntrack']);
 		const absent = [];
 		for (const [command, pkg] of needs) if (!(await installed(command))) absent.push(pkg);
 		if (absent.length > 0) {
@@ -255,6 +257,9 @@ class NetnsLab implements Lab {
 					await ipBatch(nodeNamespace(this.id, router.name), lines, `router "${router.name}": floating IP`);
 					await this.applyRules(router);
 				}
+				// As neutron does: connections through the old mapping are forgotten, so the next packet takes the new one.
+				const privates = [...new Set([...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).flatMap((f) => [`-s ${f.privateAddress}`, `-d ${f.address}`, `-q ${f.address}`]))];
+				await Promise.all(routers.map((router) => execa('ip', ['netns', 'exec', nodeNamespace(this.id, router.name), 'sh', '-c', privates.map((p) => `conntrack -D ${p} >/dev/null 2>&1`).join('; ') || 'true'], { reject: false })));
 				// Neighbours may remember the address as unreachable from an earlier probe: forget it.
 				const moved = [...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).map((f) => f.address);
 				await Promise.all(next.nodes.filter((n) => managed(n) && !n.auto || n.kind === 'router').map((n) =>
@@ -271,7 +276,10 @@ class NetnsLab implements Lab {
 			case 'link-down':
 			case 'link-up': {
 				const iface = node.interfaces.find((i) => i.network === action.arg)!;
-				await ipBatch(ns, [`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`], `node "${action.target}": link`);
+				// The kernel drops the routes through a link that goes down; a link brought back gets them again, as a node's network config would.
+				const subnet = parseCidr(this.plan.networks.find((n) => n.name === action.arg)!.subnet);
+				const restore = action.verb === 'link-up' ? after.routes.filter((r) => contains(subnet, r.via)).map((r) => `route replace ${r.to} via ${r.via}`) : [];
+				await ipBatch(ns, [`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`, ...restore], `node "${action.target}": link`);
 				return { ok: true, detail: `${action.target} ${iface.ifname} (${action.arg}) ${action.verb === 'link-down' ? 'down' : 'up'}` };
 			}
 			case 'service-stop':

@@ -1,0 +1,36 @@
+// What must hold for any scenario text: a plan and a prediction for every check of every step, or a
+// user's error (exit 2) whose every problem has a position. Anything else thrown is a bug.
+import { ScenarioError, UsageError } from '../../src/errors.js';
+import { absentAfter, predict } from '../../src/model/predict.js';
+import { applyAction } from '../../src/plan/apply.js';
+import { buildPlan } from '../../src/plan/build.js';
+import type { Plan } from '../../src/plan/types.js';
+import { parseScenario } from '../../src/scenario/load.js';
+
+/** A case taking longer than this is a hang in the making (the biggest scenarios plan in ~4 s). */
+export const CASE_BOUND_MS = 10_000;
+
+export function judgeScenario(text: string): { valid: boolean; checks: number; ms: number } {
+	const started = performance.now();
+	const elapsed = () => performance.now() - started;
+	let plan: Plan;
+	try {
+		plan = buildPlan(parseScenario('fuzz.yaml', text));
+	} catch (error) {
+		if (error instanceof ScenarioError) {
+			for (const p of error.problems) {
+				if (!(p.at.line >= 1 && p.at.col >= 1) || !p.message) throw new Error(`a problem without a position or message: ${JSON.stringify(p)}`);
+			}
+		} else if (!(error instanceof UsageError)) throw error;
+		if (elapsed() > CASE_BOUND_MS) throw new Error(`refusing the scenario took ${elapsed().toFixed(0)} ms`);
+		return { valid: false, checks: 0, ms: elapsed() };
+	}
+	let state = plan;
+	for (let step = 0; step <= plan.steps.length; step++) {
+		if (step > 0) state = plan.steps[step - 1].actions.filter((a) => a.expect === 'ok').reduce(applyAction, state);
+		const absent = absentAfter(plan, step);
+		for (const check of plan.checks.filter((c) => c.step === step)) predict({ plan: state, absent }, check);
+	}
+	if (elapsed() > CASE_BOUND_MS) throw new Error(`planning and predicting took ${elapsed().toFixed(0)} ms`);
+	return { valid: true, checks: plan.checks.length, ms: elapsed() };
+}
