@@ -15,7 +15,7 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 	const own = from.interfaces.find((i) => i.address === dst); // its own address, even on a link that is down
 	const route = lookup(v, from, dst, from.nat.length > 0);
 	const src = own?.address ?? route?.iface.address ?? upInterfaces(v, from)[0]?.address ?? '0.0.0.0';
-	const result = simulate(v, from.name, { src, dst, proto: PROTO[check.probe as keyof typeof PROTO], dport: check.to.port });
+	const result = simulate(v, from.name, { src, dst, proto: PROTO[check.probe as keyof typeof PROTO], dport: check.to.port, app: check.probe === 'http' || check.probe === 'ssh' });
 	const path = result.hops.length ? result.hops.map((h) => `${h.node}: ${h.note}`).join(' ▸ ') : `${check.from}: delivered to itself`;
 	return {
 		outcome: result.status === 'ok' ? 'reachable' : 'unreachable',

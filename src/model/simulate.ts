@@ -6,7 +6,11 @@ import type { PlanInterface, PlanNode } from '../plan/types.js';
 import { dockerNetwork, lookup, network, node as nodeOf, ownerOn, ownsAddress, upInterfaces, type View } from './network.js';
 
 export type Proto = 'icmp' | 'tcp';
-export interface Packet { src: string; dst: string; proto: Proto; dport?: number }
+export interface Packet {
+	src: string; dst: string; proto: Proto; dport?: number;
+	/** The probe needs an answer from the application (http, ssh), not just an accepted connection (tcp). */
+	app?: boolean;
+}
 export interface Hop { node: string; note: string }
 type Translation = { node: string; kind: 'snat' | 'dnat'; before: string; after: string; beforePort?: number; afterPort?: number };
 
@@ -22,7 +26,7 @@ export interface Outcome {
 
 const MAX_HOPS = 16;
 
-interface Walk { delivered?: { node: PlanNode; packet: Packet }; status?: Outcome['status']; stop?: { node: string; why: string } }
+interface Walk { delivered?: { node: PlanNode; packet: Packet; arrivedOn?: PlanInterface }; status?: Outcome['status']; stop?: { node: string; why: string } }
 
 const listening = (n: PlanNode, port: number | undefined) => n.services.some((s) => !s.stopped && s.port === port);
 
@@ -33,6 +37,18 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 	if (!there.delivered) return { status: there.status!, hops, stop: there.stop };
 	const target = there.delivered.node;
 	const seen = there.delivered.packet;
+	// Docker's userland proxy: a container reaching its engine's own address on a published port is not
+	// DNATed (Docker skips packets from its bridges) — docker-proxy, listening on the engine, accepts and
+	// relays from the container network's gateway, across Docker's network isolation.
+	const proxied = packet.proto === 'tcp' && fromDockerBridge(v, there.delivered.arrivedOn) ? publishedBy(v, target, seen.dport) : undefined;
+	if (proxied) {
+		hops.push({ node: target.name, note: `docker-proxy accepts on port ${seen.dport} and relays to ${proxied.container.name} ${proxied.address}:${proxied.port}` });
+		const gateway = v.plan.networks.find((x) => x.name === proxied.container.interfaces[0].network)?.gateway;
+		if (packet.app && !listening(proxied.container, proxied.port)) {
+			return { status: 'refused', hops, seenFrom: seen.src, stop: { node: proxied.container.name, why: `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes the connection` } };
+		}
+		return { status: 'ok', hops, seenFrom: packet.app ? gateway : seen.src };
+	}
 	if (packet.proto === 'tcp' && !listening(target, seen.dport)) {
 		return { status: 'refused', hops, seenFrom: seen.src, stop: { node: target.name, why: `nothing listens on ${seen.dst}:${seen.dport}` } };
 	}
@@ -62,7 +78,7 @@ function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translation
 		if (ownsAddress(v, n, p.dst)) {
 			const denied = local ? undefined : securityGroup(n, p, reply);
 			if (denied) return { status: 'filtered', stop: { node: n.name, why: denied } };
-			return { delivered: { node: n, packet: p } };
+			return { delivered: { node: n, packet: p, arrivedOn } };
 		}
 		if (!local && !n.forwarding && !n.engine) return { status: 'filtered', stop: { node: n.name, why: `${n.name} does not forward packets that are not for it, and drops them` } };
 		const route = lookup(v, n, p.dst, local && !reply && !dnated && n.nat.length > 0);
@@ -101,6 +117,9 @@ function prerouting(v: View, n: PlanNode, p: Packet, arrivedOn: PlanInterface | 
 	}
 	const fip = n.floating.find((f) => f.address === p.dst);
 	if (fip) return { dst: fip.privateAddress, dport: p.dport, why: `floating IP ${fip.address} → ${fip.node} ${fip.privateAddress}` };
+	// Docker's DNAT skips packets coming from its own bridges (docker-proxy answers those instead) —
+	// but for an internal network it has no such exception: the DNAT applies, and isolation drops it.
+	if (fromDockerBridge(v, arrivedOn)) return undefined;
 	return publish(v, n, p, local);
 }
 
@@ -115,11 +134,21 @@ function outputDnat(v: View, n: PlanNode, p: Packet): { dst: string; dport?: num
 
 /** Docker's published ports: the engine's node DNATs its own addresses' host port to the container. */
 function publish(v: View, n: PlanNode, p: Packet, local: boolean) {
-	if (!n.engine || !local || p.proto !== 'tcp') return undefined;
+	if (!local || p.proto !== 'tcp') return undefined;
+	const pub = publishedBy(v, n, p.dport);
+	return pub && { dst: pub.address, dport: pub.port, why: `published port ${p.dport} → ${pub.container.name} ${pub.address}:${pub.port}` };
+}
+
+/** Arrived from one of Docker's bridges that has its `-i BRIDGE -j RETURN` rule (every one but internal networks). */
+const fromDockerBridge = (v: View, iface: PlanInterface | undefined) => dockerNetwork(v, iface) && !network(v, iface!.network).internal;
+
+/** The running container a Docker engine node publishes `port` for. Docker maps no port of a container on an internal network. */
+function publishedBy(v: View, n: PlanNode, port: number | undefined) {
+	if (!n.engine) return undefined;
 	for (const c of v.plan.nodes) {
-		if (c.container?.engine !== n.name || v.absent.has(c.name)) continue;
-		const pub = c.container.publish.find((x) => x.proto === 'tcp' && x.hostPort === p.dport);
-		if (pub) return { dst: c.interfaces[0].address, dport: pub.containerPort, why: `published port ${pub.hostPort} → ${c.name} ${c.interfaces[0].address}:${pub.containerPort}` };
+		if (c.container?.engine !== n.name || v.absent.has(c.name) || network(v, c.interfaces[0].network).internal) continue;
+		const pub = c.container.publish.find((x) => x.proto === 'tcp' && x.hostPort === port);
+		if (pub) return { container: c, address: c.interfaces[0].address, port: pub.containerPort };
 	}
 	return undefined;
 }
