@@ -1,5 +1,6 @@
 // Runs the real CLI, and looks at the machine for anything a run could have left behind.
 import { execa } from 'execa';
+import { readdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -37,8 +38,13 @@ export async function rootLinks(): Promise<string> {
 	return stdout.split('\n').map((l) => l.split(':')[1]?.trim()).sort().join(' ');
 }
 
-export interface MachineSnapshot { iptables: string; links: string }
-export const snapshot = async (): Promise<MachineSnapshot> => ({ iptables: await rootIptables(), links: await rootLinks() });
+/** containerd's shim sockets: each container of a run leaves one unless labcheck removes it. */
+export async function shimSockets(): Promise<string[]> {
+	return readdir('/run/containerd/s').catch(() => [] as string[]);
+}
+
+export interface MachineSnapshot { iptables: string; links: string; shims: string[] }
+export const snapshot = async (): Promise<MachineSnapshot> => ({ iptables: await rootIptables(), links: await rootLinks(), shims: await shimSockets() });
 
 /** Everything a run could leave: namespaces, processes, root firewall rules and interfaces, Docker's data, cgroups and mounts. */
 export async function assertNothingLeft(t: import('ava').ExecutionContext, before: MachineSnapshot): Promise<void> {
@@ -47,6 +53,8 @@ export async function assertNothingLeft(t: import('ava').ExecutionContext, befor
 	t.is(await rootIptables(), before.iptables, 'root namespace iptables unchanged');
 	t.is(await rootLinks(), before.links, 'no interface added to the root namespace');
 	t.deepEqual(await dockerLeftovers(), [], 'no Docker data, cgroup or mount left');
+	const shims = new Set(before.shims);
+	t.deepEqual((await shimSockets()).filter((s) => !shims.has(s)), [], 'no containerd shim socket left in /run/containerd/s');
 }
 
 export async function dockerLeftovers(): Promise<string[]> {

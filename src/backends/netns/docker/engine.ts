@@ -2,6 +2,7 @@
 // docker0 and NAT live inside the lab (as in the seeds' VM) and nothing of Docker touches the root
 // namespace's network. Its data, sockets and cgroups carry the run id so `labcheck clean` finds them.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { openSync, closeSync, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -65,6 +66,17 @@ export async function startEngine(info: EngineInfo): Promise<Docker> {
 const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
 
+/**
+ * containerd's shims leave a socket each in /run/containerd/s/, whatever containerd they belong to,
+ * named sha256("<containerd address>/<namespace>/<container id>"): the engine's containers are
+ * known from its data root, so their sockets are found even after a SIGKILL.
+ */
+async function removeShimSockets(info: EngineInfo): Promise<void> {
+	const address = join(info.execRoot, 'containerd', 'containerd.sock');
+	const ids = await readdir(join(info.dataRoot, 'containers')).catch(() => [] as string[]);
+	await Promise.all(ids.map((id) => rm(join('/run/containerd/s', createHash('sha256').update(`${address}/moby/${id}`).digest('hex')), { force: true })));
+}
+
 /** Stops the engine and removes every trace: containers, their processes, mounts, data, cgroups. */
 export async function stopEngine(info: EngineInfo): Promise<void> {
 	const docker = await client(info.socket);
@@ -82,6 +94,7 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 	const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1])
 		.filter((m) => m && (m.startsWith(info.dataRoot) || m.startsWith(info.execRoot))).sort().reverse();
 	for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
+	await removeShimSockets(info);
 	await rm(info.dataRoot, { recursive: true, force: true });
 	await rm(info.execRoot, { recursive: true, force: true });
 	await rmdir(join(info.dataRoot, '..')).catch(() => {}); // the run's folder, once its last engine is gone
