@@ -1,6 +1,6 @@
 // `labcheck why` on a running lab (`labcheck up`): the real probe, and the evidence behind it —
 // the iptables rules whose counters moved while it ran, and the source's `ip route get`.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import chalk from 'chalk';
 import { execa } from 'execa';
 import { keptLabs } from '../backends/netns/clean.js';
@@ -26,11 +26,25 @@ async function counters(namespace: string): Promise<Counters> {
 
 /** Runs `check` in the kept lab of `scenario`, if one is up; prints what it measured. */
 export async function measure(scenario: string, check: PlanCheck): Promise<boolean> {
-	const lab = (await keptLabs()).find((l) => l.scenario === scenario);
-	if (!lab || !lab.nodes[check.from]) return false;
+	const lab = (await keptLabs()).find((l) => (l.scenarioPath ?? resolve(l.scenario)) === resolve(scenario));
+	if (!lab) return false;
+	// A node's network: its namespace, or a running container's (found through its engine).
+	const container = lab.containers?.[check.from];
+	let path = lab.nodes[check.from] ? `/run/netns/${lab.nodes[check.from]}` : undefined;
+	if (container) {
+		const Docker = (await import('dockerode')).default;
+		const pid = await new Docker({ socketPath: container.socket }).getContainer(container.name).inspect().then((i) => i.State.Pid, () => 0);
+		if (!pid) {
+			console.log(chalk.dim(`
+${check.from} is not running in lab ${lab.id}: nothing to measure from it`));
+			return true;
+		}
+		path = `/proc/${pid}/ns/net`;
+	}
+	if (!path) return false;
 	const namespaces = Object.entries(lab.nodes);
 	const before = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
-	const network = NetNamespace.open(`/run/netns/${lab.nodes[check.from]}`);
+	const network = NetNamespace.open(path);
 	try {
 		const request = { probe: check.probe, address: check.to.address, port: check.to.port, options: check.options };
 		const result = await probes[check.probe as ProbeName].run(request, { network, sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });
@@ -42,7 +56,7 @@ export async function measure(scenario: string, check: PlanCheck): Promise<boole
 	const moved = namespaces.flatMap(([node], i) => [...after[i]].filter(([rule, n]) => n > (before[i].get(rule) ?? 0))
 		.map(([rule, n]) => `  ${node}: ${rule} ${chalk.dim(`(+${n - (before[i].get(rule) ?? 0)} packets)`)}`));
 	console.log(moved.length > 0 ? `rules whose counters moved:\n${moved.join('\n')}` : 'no labcheck rule counted a packet');
-	const route = await execa('ip', ['-n', lab.nodes[check.from], 'route', 'get', check.to.address], { reject: false, all: true });
+	const route = await execa('nsenter', [`--net=${path}`, 'ip', 'route', 'get', check.to.address], { reject: false, all: true });
 	console.log(`${check.from}$ ip route get ${check.to.address}\n  ${(route.all ?? '').trim().split('\n')[0]}`);
 	return true;
 }

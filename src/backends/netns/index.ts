@@ -2,6 +2,7 @@
 // containers run in a dedicated Docker engine inside the namespace of the node that hosts them.
 import { writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { installed } from '../../which.js';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
@@ -91,7 +92,7 @@ class NetnsLab implements Lab {
 
 	private async saveState(): Promise<void> {
 		const state: LabState = {
-			id: this.id, pid: process.pid, pidStart: processStart(), scenario: this.plan.file, name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
+			id: this.id, pid: process.pid, pidStart: processStart(), scenario: this.plan.file, scenarioPath: resolve(this.plan.file), name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
 			namespaces: namespacesOf(this.plan, this.id),
 			nodes: Object.fromEntries(this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)])),
 			hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)),

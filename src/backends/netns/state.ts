@@ -11,6 +11,8 @@ export interface LabState {
 	/** The run's process start time (ticks since boot), so a reused pid is not taken for it. */
 	pidStart?: number;
 	scenario: string;
+	/** The scenario file's absolute path, so `why` finds the lab from any working directory. */
+	scenarioPath?: string;
 	name: string;
 	created: string;
 	kept: boolean;
