@@ -1,11 +1,11 @@
 // Issue 11's reproductions, each as a test: hostile files answer with a positioned exit 2 (never a
 // hang, never exit 3), and every regression fixture runs for real and holds, leaving nothing behind.
 import test from 'ava';
-import { execSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { execSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertNothingLeft, labcheck, labNamespaces, snapshot, startSlowRun } from './helpers/cli.js';
+import { assertNothingLeft, BIN, labcheck, labNamespaces, labProcesses, ROOT, snapshot, startSlowRun } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-reliability-'));
 
@@ -68,4 +68,20 @@ test.serial('down refuses the id of a run still going, and an unknown id', async
 	t.regex(unknown.stderr as string, /no lab "zzzz" exists/);
 	child.kill('SIGINT');
 	await child;
+});
+
+test.serial('clean removes the lab of a killed run that is a zombie (its parent has not reaped it yet)', async (t) => {
+	const before = await snapshot();
+	// sh starts labcheck in the background, then becomes `sleep`, which never waits for its child.
+	const holder = spawn('sh', ['-c', `${process.execPath} ${BIN} run fixtures/slow.yaml --no-report >/dev/null 2>&1 & echo $!; exec sleep 120`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+	const pid = Number(await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
+	for (let i = 0; i < 400 && !(await labProcesses()).some((p) => /sshd -D -e -f \/run\/labcheck/.test(p)); i++) await new Promise((r) => setTimeout(r, 50));
+	process.kill(pid, 'SIGKILL');
+	for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+	t.regex(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'the killed run is a zombie');
+	t.true((await labNamespaces()).length > 0);
+	const clean = await labcheck(['clean']);
+	t.regex(clean.stdout as string, /removed 1 lab/);
+	holder.kill('SIGKILL');
+	await assertNothingLeft(t, before);
 });

@@ -19,7 +19,7 @@ import { containerName, containerPid, createContainer, createNetworks, execIn } 
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
-import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, removeNamespaces } from './processes.js';
+import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, killTrees, removeNamespaces } from './processes.js';
 import { startNodeServices } from './services.js';
 import { processStart, writeState, type LabState } from './state.js';
 import { createLab, floatingAddress, namespacesOf } from './topology.js';
@@ -193,12 +193,13 @@ class NetnsLab implements Lab {
 		this.containerPids.set(name, [...(await startNodeServices(node, enterNetworkOf(pid), this.run, network)).values()]);
 	}
 
-	/** Ends what labcheck runs or holds in a container's network, so the container's namespace can go. */
-	private releaseContainer(name: string): void {
+	/** Ends what labcheck runs or holds in a container's network (services and their sessions), so the container's namespace can go. */
+	private async releaseContainer(name: string): Promise<void> {
 		this.networks.get(name)?.close();
 		this.networks.delete(name);
-		for (const pid of this.containerPids.get(name) ?? []) killPid(pid);
+		const pids = this.containerPids.get(name) ?? [];
 		this.containerPids.delete(name);
+		await killTrees(pids);
 	}
 
 	async act(action: PlanAction, next: Plan): Promise<ActionResult> {
@@ -233,7 +234,7 @@ class NetnsLab implements Lab {
 				return { ok: true, detail: `${action.target} saved as image ${action.arg} (${String(image.Id).slice(7, 19)})` };
 			}
 			case 'stop':
-				this.releaseContainer(action.target);
+				await this.releaseContainer(action.target);
 				await this.container(action.target).stop({ t: 2 });
 				return { ok: true, detail: `${action.target} stopped` };
 			case 'start': {
@@ -349,7 +350,7 @@ class NetnsLab implements Lab {
 		if (this.down) return;
 		this.down = true;
 		await this.starting?.catch(() => {}); // a build in progress stops at its next step first
-		for (const name of [...this.containerPids.keys()]) this.releaseContainer(name);
+		await Promise.all([...this.containerPids.keys()].map((name) => this.releaseContainer(name)));
 		this.closeNetworks();
 		// Every phase runs even when one fails: what one leaves, the next may still remove.
 		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));

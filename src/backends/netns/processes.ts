@@ -48,14 +48,36 @@ export async function labNamespaces(pattern: RegExp): Promise<string[]> {
 	return result.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => pattern.test(n));
 }
 
-/** Processes a run started outside named namespaces (in containers' networks): found by the run id in their command line. */
-export async function killRunProcesses(id: string): Promise<void> {
-	const { stdout } = await execa('ps', ['-eo', 'pid=,args='], { reject: false });
+/** Every process as pid → { parent, command line }, from one `ps`. */
+async function processTable(): Promise<Map<number, { ppid: number; args: string }>> {
+	const { stdout } = await execa('ps', ['-eo', 'pid=,ppid=,args='], { reject: false });
+	const table = new Map<number, { ppid: number; args: string }>();
 	for (const line of stdout.split('\n')) {
-		const [pid, ...args] = line.trim().split(/\s+/);
-		const cmd = args.join(' ');
-		if (cmd.includes(`--lab ${id}`) || cmd.includes(`/run/labcheck/${id}/`)) {
-			killPid(Number(pid));
-		}
+		const [pid, ppid, ...args] = line.trim().split(/\s+/);
+		if (pid) table.set(Number(pid), { ppid: Number(ppid), args: args.join(' ') });
 	}
+	return table;
+}
+
+/** The processes and all their descendants (an sshd's sessions outlive the sshd that forked them). */
+function withDescendants(table: Map<number, { ppid: number }>, roots: Iterable<number>): Set<number> {
+	const found = new Set(roots);
+	for (let grew = true; grew;) {
+		grew = false;
+		for (const [pid, { ppid }] of table) if (found.has(ppid) && !found.has(pid)) { found.add(pid); grew = true; }
+	}
+	return found;
+}
+
+/** Kills processes and everything they started. */
+export async function killTrees(pids: number[]): Promise<void> {
+	if (pids.length === 0) return;
+	for (const pid of withDescendants(await processTable(), pids)) killPid(pid);
+}
+
+/** Processes a run started outside named namespaces (in containers' networks): found by the run id in their command line, with their descendants. */
+export async function killRunProcesses(id: string): Promise<void> {
+	const table = await processTable();
+	const roots = [...table].filter(([, p]) => p.args.includes(`--lab ${id}`) || p.args.includes(`/run/labcheck/${id}/`)).map(([pid]) => pid);
+	for (const pid of withDescendants(table, roots)) killPid(pid);
 }
