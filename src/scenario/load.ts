@@ -46,7 +46,7 @@ export function parseScenario(file: string, text: string): LoadedScenario {
 	const data: unknown = source.toJS() ?? {};
 	const result = scenarioSchema.safeParse(data);
 	if (!result.success) {
-		const problems = result.error.issues.map((issue) => describeIssue(source, issue));
+		const problems = result.error.issues.map((issue) => describeIssue(source, data, issue));
 		// "`nodes` is missing" adds nothing when the same object has a key that is a typo of it.
 		const typos = new Set(problems.flatMap((p) => p.typoOf ? [p.typoOf] : []));
 		throw new ScenarioError(problems.filter((p) => !p.missing || !typos.has(p.missing))
@@ -57,10 +57,14 @@ export function parseScenario(file: string, text: string): LoadedScenario {
 
 type Problem = { at: SourcePosition; message: string; hint?: string; typoOf?: string; missing?: string };
 
-function describeIssue(source: Source, issue: z.core.$ZodIssue): Problem {
+/** The plain value at `path` of the data the schema saw (not the YAML nodes: those may hold what toJS refused). */
+const valueAt = (data: unknown, path: Path): unknown =>
+	path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), data);
+
+function describeIssue(source: Source, data: unknown, issue: z.core.$ZodIssue): Problem {
 	const path = issue.path as Path;
 	const field = path.length > 0 ? `\`${path.join('.')}\`` : 'the scenario';
-	const got = source.value(path);
+	const got = valueAt(data, path);
 	const shown = got === undefined ? 'nothing' : `\`${typeof got === 'object' ? JSON.stringify(got) : String(got)}\``;
 	switch (issue.code) {
 		case 'unrecognized_keys': {

@@ -34,6 +34,10 @@ export class Source {
 				const seen = new Set<unknown>();
 				for (const pair of map.items) {
 					if (isMergeKey(pair.key)) continue;
+					if (isMap(pair.key) || isSeq(pair.key)) {
+						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: 'YAML: a key must be a plain name, not a list or a map', hint: 'quote it, or write the key on its own' });
+						continue;
+					}
 					const key = isScalar(pair.key) ? pair.key.value : pair.key;
 					if (seen.has(key)) {
 						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: `YAML syntax: Map keys must be unique ("${String(key)}" twice)`, hint: 'remove or rename one of them' });
@@ -48,8 +52,11 @@ export class Source {
 	/** The document as plain data; an alias bomb or a merge of something other than a map is a positioned problem. */
 	toJS(): unknown {
 		try {
-			return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+			const data: unknown = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+			if (circular(data)) throw new ScenarioError([{ at: this.firstAlias(), message: 'YAML: an alias refers to a node that contains it (a loop)', hint: 'an alias may only repeat a node defined outside itself' }]);
+			return data;
 		} catch (error) {
+			if (error instanceof ScenarioError) throw error;
 			const message = (error as Error).message;
 			if (/alias count/i.test(message)) {
 				throw new ScenarioError([{ at: this.firstAlias(), message: `YAML aliases expand to too much (more than ${MAX_ALIAS_COUNT} resolutions: an alias bomb?)`, hint: 'write the repeated parts out, or use fewer nested aliases' }]);
@@ -110,4 +117,14 @@ export class Source {
 	value(path: Path): unknown {
 		return this.doc.getIn(path as Array<string | number>);
 	}
+}
+
+/** Whether plain data refers to one of its own ancestors (a recursive YAML alias). */
+function circular(value: unknown, ancestors = new Set<object>()): boolean {
+	if (value === null || typeof value !== 'object') return false;
+	if (ancestors.has(value)) return true;
+	ancestors.add(value);
+	const found = Object.values(value).some((child) => circular(child, ancestors));
+	ancestors.delete(value);
+	return found;
 }

@@ -2,8 +2,14 @@
 // in and out of range, names that exist and that do not, then text mutations of the YAML itself
 // (aliases, merges, brackets, tabs, cut lines). Shared by the fuzz test and `npm run fuzz`.
 import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { NETWORK_ROLES, NODE_KINDS, OUTCOMES, SERVICE_NAMES } from '../../src/scenario/schema.js';
+import { randomDockerTopology, randomTopology } from './topology.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const NAMES = ['host', 'vm', 'vm2', 'ct1', 'ct2', 'r1', 'r2', 'internet', 'neighbour', 'room', 'lan', 'priv', 'a', 'b'];
 const name = fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) });
@@ -87,6 +93,18 @@ const mutation = fc.oneof(
 	fc.nat().map((k) => (text: string) => { const lines = text.split('\n'); const i = k % lines.length; lines.splice(i, 0, lines[i]); return lines.join('\n'); }),
 );
 
-/** YAML text: a generated scenario, sometimes mutated as text. */
-export const scenarioText = fc.tuple(scenarioData, fc.array(mutation, { maxLength: 3 }))
-	.map(([data, mutations]) => mutations.reduce((text, m) => m(text), stringify(data)));
+/** `base` texts with a few text mutations. */
+const mutated = (base: fc.Arbitrary<string>) => fc.tuple(base, fc.array(mutation, { maxLength: 3 })).map(([text, mutations]) => mutations.reduce((t, m) => m(t), text));
+
+const SHIPPED = readdirSync(join(ROOT, 'scenarios')).map((f) => readFileSync(join(ROOT, 'scenarios', f), 'utf8'));
+
+/**
+ * YAML text: a generated scenario of any shape; a valid random lab or a shipped scenario — each
+ * sometimes mutated as text, so the fuzzer also reaches the plan and the model, not only the schema.
+ */
+export const scenarioText = fc.oneof(
+	mutated(scenarioData.map((data) => stringify(data))),
+	mutated(fc.integer({ min: 1, max: 1_000_000 }).map((seed) => randomTopology(seed).text)),
+	mutated(fc.integer({ min: 1, max: 1_000_000 }).map((seed) => randomDockerTopology(seed).text)),
+	mutated(fc.constantFrom(...SHIPPED)),
+);
