@@ -53,13 +53,14 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 		return { status: 'refused', hops, seenFrom: seen.src, stop: { node: target.name, why: `nothing listens on ${seen.dst}:${seen.dport}` } };
 	}
 	hops.push({ node: target.name, note: `replies to ${seen.src}` });
-	const reply: Packet = { src: seen.dst, dst: seen.src, proto: packet.proto };
-	const back = walk(v, target, reply, hops, translations, true);
+	const reply: Packet = { src: seen.dst, dst: seen.src, proto: packet.proto, app: packet.app };
+	const onRequestPath = new Set(hops.map((h) => h.node));
+	const back = walk(v, target, reply, hops, translations, true, onRequestPath);
 	if (!back.delivered) return { status: 'filtered', hops, seenFrom: seen.src, stop: back.stop };
 	return { status: 'ok', hops, seenFrom: seen.src };
 }
 
-function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translations: Translation[], reply: boolean): Walk {
+function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translations: Translation[], reply: boolean, onRequestPath = new Set<string>()): Walk {
 	let n = start;
 	let p = { ...packet };
 	let local = true;
@@ -93,6 +94,11 @@ function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translation
 		if (!reply) {
 			const s = postrouting(v, n, p, route.iface, dnated);
 			if (s) { translations.push({ node: n.name, kind: 'snat', before: p.src, after: s.src }); note(s.why); p = { ...p, src: s.src }; }
+		} else if (!local && p.proto === 'tcp' && p.app && !onRequestPath.has(n.name) && postrouting(v, n, p, route.iface, false)) {
+			// A router that sees only the reply half of a TCP connection (asymmetric routes) picks it up
+			// mid-stream at the first data packet and applies its source NAT to it: the client drops the
+			// data. The handshake itself passes (a SYN-ACK alone is not tracked), so a plain connect works.
+			return { status: 'filtered', stop: { node: n.name, why: `${n.name} sees only the replies of this connection (the request went another way) and rewrites their source with its SNAT: ${p.dst} drops the answer` } };
 		}
 		const next = route.via ?? p.dst;
 		const neighbour = ownerOn(v, route.iface.network, next);
