@@ -27,8 +27,12 @@ export class ScenarioError extends UsageError {
 }
 
 export function formatProblem(p: { at: SourcePosition; message: string; hint?: string }): string {
-	return `${p.at.file}:${p.at.line}:${p.at.col}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`;
+	return visible(`${p.at.file}:${p.at.line}:${p.at.col}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`);
 }
+
+/** Control characters a file may carry (escape sequences) shown as \xNN: a message never drives the terminal. */
+export const visible = (text: string): string =>
+	text.replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** Exit 3: the machine lacks something (root, a package, a kernel feature); `hint` names the fix. */
 export class EnvironmentError extends LabcheckError {

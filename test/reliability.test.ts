@@ -85,3 +85,13 @@ test.serial('clean removes the lab of a killed run that is a zombie (its parent 
 	holder.kill('SIGKILL');
 	await assertNothingLeft(t, before);
 });
+
+test('escape sequences in a scenario never reach the terminal', async (t) => {
+	const file = join(tmp, 'escape.yaml');
+	writeFileSync(file, 'name: "\\e[2J\\e[31mowned"\nnodes:\n  host: { kind: host, on: "\\e[2Jroom" }\n"\\e]0;title\\a": 1\n');
+	const run = await labcheck(['validate', file]);
+	t.is(run.exitCode, 2);
+	t.false(/[\x07\x1b]/.test(`${run.stdout}${run.stderr}`), 'no control character printed');
+	t.regex(run.stderr as string, /control characters \(escape sequences\) are not allowed/);
+	t.regex(run.stderr as string, /unknown key "\\x1b\]0;title\\x07"/);
+});

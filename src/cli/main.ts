@@ -2,7 +2,7 @@
 // (0 all expectations held, 1 some did not, 2 bad scenario or usage, 3 environment or infrastructure).
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { LabcheckError, ScenarioError } from '../errors.js';
+import { LabcheckError, ScenarioError, visible } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { redactText } from '../run/redact.js';
 import type { RunFlags } from './run.js';
@@ -130,7 +130,7 @@ try {
 		process.exit(error.exitCode);
 	}
 	if (error instanceof LabcheckError) {
-		console.error(`${chalk.red('✖')} ${redactText(error.message)}${error.hint ? `\n  ${chalk.dim(error.hint)}` : ''}`);
+		console.error(`${chalk.red('✖')} ${visible(redactText(error.message))}${error.hint ? `\n  ${chalk.dim(visible(error.hint))}` : ''}`);
 		process.exit(error.exitCode);
 	}
 	console.error(`${chalk.red('✖')} labcheck failed unexpectedly (a bug — please report it):`);

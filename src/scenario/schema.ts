@@ -6,7 +6,10 @@ export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'w
 export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div'] as const;
 export const OUTCOMES = ['reachable', 'unreachable', 'auto', 'succeeds', 'fails'] as const;
 
-const about = z.string().describe('One sentence shown in the report.').optional();
+// Free text is printed to terminals and reports: no control characters (an escape sequence in a
+// downloaded scenario could rewrite the screen); newlines and tabs are fine.
+const text = () => z.string().regex(/^[^\x00-\x08\x0b-\x1f\x7f\x9b]*$/, { error: 'control characters (escape sequences) are not allowed in text' });
+const about = text().describe('One sentence shown in the report.').optional();
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {
 	error: 'names are 1-20 characters: lower-case letters, digits and "-", starting with a letter',
 });
@@ -22,7 +25,7 @@ export const networkSchema = z.strictObject({
 	gateway: ipv4.describe('Default gateway of the nodes on this network.').optional(),
 	role: z.enum(NETWORK_ROLES).describe('What the network stands for in the lab.').optional(),
 	masquerade: z.boolean().describe('The gateway hides this network behind its own address toward the internet.').optional(),
-	docker: z.string().describe('A user-defined Docker bridge network in this node\'s Docker engine.').optional(),
+	docker: text().describe('A user-defined Docker bridge network in this node\'s Docker engine.').optional(),
 	internal: z.boolean().describe('Docker: an internal network has no way out (docker network create --internal).').optional(),
 	about,
 });
@@ -40,64 +43,64 @@ export const serviceSchema = z.union([
 export const nodeSchema = z.strictObject({
 	kind: z.enum(NODE_KINDS).describe('What the node stands for in the lab.'),
 	about,
-	on: z.string().describe('The network the node is plugged into.').optional(),
+	on: text().describe('The network the node is plugged into.').optional(),
 	address: ipv4.describe('Its address on that network (allocated when omitted).').optional(),
-	interfaces: z.record(z.string(), ipv4).describe('Several networks: { network: address }.').optional(),
+	interfaces: z.record(text(), ipv4).describe('Several networks: { network: address }.').optional(),
 	gateway: ipv4.describe('Overrides the default gateway.').optional(),
 	nat: z.union([
-		z.string(),
-		z.strictObject({ via: z.string(), subnet: cidr.optional() }),
+		text(),
+		z.strictObject({ via: text(), subnet: cidr.optional() }),
 	]).describe('VirtualBox NAT: the node sits behind this node\'s NAT engine at 10.0.2.15, gateway 10.0.2.2.').optional(),
-	bridge: z.string().describe('VirtualBox bridged adapter: the node joins this network like another PC.').optional(),
+	bridge: text().describe('VirtualBox bridged adapter: the node joins this network like another PC.').optional(),
 	forward: z.array(forwardSchema).describe('Port forwards of the NAT engine: "HOSTPORT:GUESTPORT".').optional(),
 	services: z.array(serviceSchema).describe('Services labcheck starts on the node.').optional(),
-	docker: z.string().describe('Container: the node whose Docker engine runs it (its docker0 is 172.17.0.1/16).').optional(),
+	docker: text().describe('Container: the node whose Docker engine runs it (its docker0 is 172.17.0.1/16).').optional(),
 	image: imageName.describe('Container: the image (default labcheck/base, built locally from busybox).').optional(),
 	publish: z.array(forwardSchema).describe('Container: published ports "HOSTPORT:CONTAINERPORT", as docker run -p.').optional(),
 	start: z.boolean().describe('Container: start with the lab (default true); false for one a step starts.').optional(),
 	routes: z.array(z.string().regex(/^(default|\d+\.\d+\.\d+\.\d+\/\d+)\s+via\s+\d+\.\d+\.\d+\.\d+$/, { error: 'expected "SUBNET via GATEWAY" or "default via GATEWAY"' }))
 		.describe('Static routes: "192.168.2.0/24 via 192.168.1.254", "default via 192.168.1.253".').optional(),
-	security_group: z.array(z.string()).describe('OpenStack-style security group: ingress denied but for these rules, e.g. "allow tcp/22 from 0.0.0.0/0". [] is the default group.').optional(),
-	snat: z.array(z.string()).describe('Router: hide these networks behind its own address on its other networks (tenant SNAT).').optional(),
-	floating: z.record(z.string(), z.string()).describe('Router: floating IPs, { "192.168.37.60": vm } — 1:1 NAT to the node\'s private address.').optional(),
+	security_group: z.array(text()).describe('OpenStack-style security group: ingress denied but for these rules, e.g. "allow tcp/22 from 0.0.0.0/0". [] is the default group.').optional(),
+	snat: z.array(text()).describe('Router: hide these networks behind its own address on its other networks (tenant SNAT).').optional(),
+	floating: z.record(text(), text()).describe('Router: floating IPs, { "192.168.37.60": vm } — 1:1 NAT to the node\'s private address.').optional(),
 });
 
 export const actionSchema = z.union([
-	z.string(),
-	z.strictObject({ action: z.string(), expect: z.enum(['ok', 'refused']) }),
+	text(),
+	z.strictObject({ action: text(), expect: z.enum(['ok', 'refused']) }),
 ], { error: 'expected an action such as "stop ct2", or { action: "remove ct2", expect: refused }' });
 
 export const probeOptionsSchema = z.strictObject({
 	expect: z.enum(OUTCOMES),
 	count: z.int().min(1).max(100).describe('ping: echo requests to send.').optional(),
 	timeout: z.int().min(10).max(60000).describe('Milliseconds before a silent target counts as filtered.').optional(),
-	method: z.string().describe('http: request method (POST when a body is given).').optional(),
-	body: z.string().describe('http: request body, e.g. "(5+6)*2".').optional(),
+	method: text().describe('http: request method (POST when a body is given).').optional(),
+	body: text().describe('http: request body, e.g. "(5+6)*2".').optional(),
 	status: z.int().min(100).max(599).describe('http: expected status (default: any 2xx).').optional(),
-	match: z.string().describe('Text the output must contain, e.g. "result = 22".').optional(),
-	command: z.string().describe('ssh: command to run after login.').optional(),
-	user: z.string().describe('ssh: user to log in as (default root).').optional(),
-	password: z.string().describe('ssh: log in with this password instead of the per-run key.').optional(),
+	match: text().describe('Text the output must contain, e.g. "result = 22".').optional(),
+	command: text().describe('ssh: command to run after login.').optional(),
+	user: text().describe('ssh: user to log in as (default root).').optional(),
+	password: text().describe('ssh: log in with this password instead of the per-run key.').optional(),
 });
 
 export const expectationSchema = z.record(
-	z.string().describe('"PROBE FROM -> TO[:PORT]", e.g. "ping vm -> internet"'),
+	text().describe('"PROBE FROM -> TO[:PORT]", e.g. "ping vm -> internet"'),
 	z.union([z.enum(OUTCOMES), probeOptionsSchema], { error: 'expected reachable, unreachable, or { expect: reachable, ... }' }),
 ).refine((o) => Object.keys(o).length === 1, { error: 'each expectation is one line: "ping vm -> host: reachable"' });
 
 export const stepSchema = z.strictObject({
-	name: z.string().min(1).describe('What this step does, as a heading of the report.'),
+	name: text().min(1).describe('What this step does, as a heading of the report.'),
 	do: z.array(actionSchema).describe('Changes to the lab, in order: commit, stop, start, remove, run, exec, build.').optional(),
 	expect: z.array(expectationSchema).describe('What the lab should give after the changes.').optional(),
 });
 
 export const imageSchema = z.strictObject({
-	dockerfile: z.string().describe('The recipe: a Dockerfile, inline or a path relative to the scenario.'),
+	dockerfile: text().describe('The recipe: a Dockerfile, inline or a path relative to the scenario.'),
 });
 
 export const scenarioSchema = z.strictObject({
-	$schema: z.string().optional(),
-	name: z.string().min(1).describe('Title of the lab.'),
+	$schema: text().optional(),
+	name: text().min(1).describe('Title of the lab.'),
 	about,
 	networks: z.record(name, networkSchema).optional(),
 	nodes: z.record(name, nodeSchema).describe('The machines of the lab.'),
