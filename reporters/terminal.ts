@@ -74,8 +74,10 @@ export function terminalReporter(options: { quiet?: boolean; verbose?: boolean; 
 
 export function printMatrix(summary: RunSummary, results: CheckResult[], out: (line: string) => void): void {
 	const matrix = buildMatrix(summary.plan, results);
-	const width = Math.max(10, ...matrix.rows.map((r) => r.length + 2), ...matrix.columns.map((c) => c.length + 2),
-		...matrix.rows.flatMap((row) => matrix.columns.map((column) => matrix.cell(row, column).map(cellText).join(' ').length + 2)));
+	// A loop, not Math.max(...cells): a big lab has more cells than a call may have arguments.
+	let width = 10;
+	for (const label of [...matrix.rows, ...matrix.columns]) width = Math.max(width, label.length + 2);
+	for (const row of matrix.rows) for (const column of matrix.columns) width = Math.max(width, matrix.cell(row, column).map(cellText).join(' ').length + 2);
 	out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
 	for (const row of matrix.rows) {
 		const cells = matrix.columns.map((column) => {
