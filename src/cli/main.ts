@@ -6,7 +6,7 @@ import { LabcheckError, ScenarioError, visible } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { redactText } from '../run/redact.js';
 import type { RunFlags } from './run.js';
-import { installSignalHandlers, interrupted, teardownAll } from './signals.js';
+import { exit, installSignalHandlers, interrupted, teardownAll } from './signals.js';
 
 const argv = process.argv.slice(2);
 const program = new Command('labcheck')
@@ -120,20 +120,20 @@ installSignalHandlers();
 try {
 	await program.parseAsync(process.argv);
 	if (interrupted()) await new Promise(() => {}); // the signal handler exits once the lab is down
-	if (exitCode >= 0) process.exit(exitCode);
+	if (exitCode >= 0) await exit(exitCode);
 } catch (error) {
 	if (interrupted()) await new Promise(() => {});
 	await teardownAll();
-	if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+	if (error instanceof CommanderError) await exit(error.exitCode === 0 ? 0 : 2);
 	if (error instanceof ScenarioError) {
 		for (const line of error.message.split('\n')) console.error(`${chalk.red('✖')} ${line}`);
-		process.exit(error.exitCode);
+		await exit(error.exitCode);
 	}
 	if (error instanceof LabcheckError) {
 		console.error(`${chalk.red('✖')} ${visible(redactText(error.message))}${error.hint ? `\n  ${chalk.dim(visible(error.hint))}` : ''}`);
-		process.exit(error.exitCode);
+		await exit(error.exitCode);
 	}
 	console.error(`${chalk.red('✖')} labcheck failed unexpectedly (a bug — please report it):`);
 	console.error(error);
-	process.exit(3);
+	await exit(3);
 }

@@ -31,6 +31,15 @@ export function track<T>(run: Promise<T>): Promise<T> {
 	return run;
 }
 
+/** Exits once what was written to stdout and stderr has left: into a pipe, writes are asynchronous and process.exit would cut them. */
+export async function exit(code: number): Promise<never> {
+	await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => {
+		if (!stream.writableNeedDrain && stream.writableLength === 0) resolve();
+		else stream.write('', () => resolve());
+	})));
+	process.exit(code);
+}
+
 export async function teardownAll(): Promise<void> {
 	await Promise.allSettled([...labs].map((lab) => lab.teardown()));
 	labs.clear();
@@ -44,7 +53,7 @@ export function installSignalHandlers(): void {
 			process.stderr.write(`\n${signal}: tearing the lab down…\n`);
 			controller.abort(signal);
 			const reported = Promise.race([Promise.allSettled([...runs]), new Promise((r) => setTimeout(r, REPORT_GRACE_MS).unref())]);
-			void Promise.allSettled([teardownAll(), reported]).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+			void Promise.allSettled([teardownAll(), reported]).finally(() => exit(signal === 'SIGINT' ? 130 : 143));
 		});
 	}
 	// Probes run inside this process: an error nothing caught must not leave the lab behind either.
@@ -53,7 +62,7 @@ export function installSignalHandlers(): void {
 			if (stopping) return;
 			stopping = true;
 			process.stderr.write(`\n✖ labcheck failed unexpectedly (a bug — please report it): ${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`);
-			void teardownAll().finally(() => process.exit(3));
+			void teardownAll().finally(() => exit(3));
 		});
 	}
 }
