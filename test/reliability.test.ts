@@ -97,7 +97,7 @@ test('escape sequences in a scenario never reach the terminal', async (t) => {
 });
 
 test('predict on 400 hosts all pairs (159,600 checks) prints all of it into a pipe: no argument list overflows the stack, no output cut at exit', async (t) => {
-	const file = join(tmp, 'big.yaml');
+	const file = join(tmp, 'hosts400.yaml');
 	const hosts = Array.from({ length: 400 }, (_, i) => `  h${i}: { kind: host, on: lan }`).join('\n');
 	writeFileSync(file, `name: big\nnetworks: { lan: { subnet: 10.0.0.0/16 } }\nnodes:\n${hosts}\nexpect: ["ping * -> *": auto]\n`);
 	const run = await labcheck(['predict', file]);
