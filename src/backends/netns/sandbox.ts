@@ -46,7 +46,22 @@ exec sleep infinity`;
 const DROPPED = ['sys_admin', 'sys_chroot', 'sys_module', 'sys_boot', 'sys_time', 'sys_rawio', 'mknod', 'syslog', 'sys_ptrace', 'mac_admin', 'mac_override', 'audit_control', 'linux_immutable'];
 
 /** The holder's pid (unshare's, in the node's mount and uts namespaces, parent of the pid namespace), started when the node has none yet (lazily: most labs never exec). */
-export async function nodeHolder(files: NodeFiles): Promise<number> {
+export function nodeHolder(files: NodeFiles): Promise<number> {
+	// One holder a node: concurrent commands in a node that has none yet wait for the same one (two
+	// overlays on one work directory would fail).
+	const key = root(files);
+	let holder = holders.get(key);
+	if (!holder) {
+		holder = startHolder(files);
+		holders.set(key, holder);
+		holder.catch(() => holders.delete(key));
+	}
+	return holder.then((pid) => (isAlive(pid) ? pid : (holders.delete(key), nodeHolder(files))));
+}
+
+const holders = new Map<string, Promise<number>>();
+
+async function startHolder(files: NodeFiles): Promise<number> {
 	const base = root(files);
 	const pidFile = join(base, 'holder.pid');
 	const known = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0;
