@@ -3,15 +3,15 @@
 import fc from 'fast-check';
 import { parseArgs } from 'node:util';
 import { scenarioText } from '../test/generators/hostile.js';
-import { judgeScenario } from '../test/generators/properties.js';
+import { judgeQuietly } from '../test/generators/properties.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '2000' }, seed: { type: 'string' } } });
 const runs = Number(values.runs);
 let valid = 0;
 let slowest = 0;
 const started = performance.now();
-const result = fc.check(fc.property(scenarioText, (text) => {
-	const verdict = judgeScenario(text);
+const result = await fc.check(fc.asyncProperty(scenarioText, async (text) => {
+	const verdict = await judgeQuietly(text);
 	if (verdict.valid) valid++;
 	slowest = Math.max(slowest, verdict.ms);
 }), { numRuns: runs, seed: values.seed === undefined ? undefined : Number(values.seed) });

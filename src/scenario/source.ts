@@ -4,6 +4,26 @@ import { ScenarioError, type SourcePosition } from '../errors.js';
 
 export type Path = ReadonlyArray<string | number>;
 
+/** Nesting of [ ] and { } a file may have before it is parsed (the parser recurses per level). */
+export const MAX_FLOW_DEPTH = 64;
+
+/** The offset where flow collections nest deeper than MAX_FLOW_DEPTH, outside quotes and comments; undefined if they never do. */
+function flowDepthExceeded(text: string): number | undefined {
+	let depth = 0;
+	let quote = '';
+	for (let i = 0; i < text.length; i++) {
+		const c = text[i];
+		if (quote) {
+			if (c === '\\' && quote === '"') i++;
+			else if (c === quote) quote = '';
+		} else if (c === '"' || (c === "'" && /[\s[{,:]/.test(text[i - 1] ?? ' '))) quote = c;
+		else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) { while (i < text.length && text[i] !== '\n') i++; }
+		else if (c === '[' || c === '{') { if (++depth > MAX_FLOW_DEPTH) return i; }
+		else if ((c === ']' || c === '}') && depth > 0) depth--;
+	}
+	return undefined;
+}
+
 /** Aliases a file may resolve: enough for any lab, far too few for an alias bomb. */
 export const MAX_ALIAS_COUNT = 1000;
 
@@ -14,6 +34,11 @@ export class Source {
 	private constructor(readonly file: string, readonly doc: Document, private readonly lines: LineCounter) {}
 
 	static parse(file: string, text: string): Source {
+		const deep = flowDepthExceeded(text);
+		if (deep !== undefined) {
+			const before = text.slice(0, deep).split('\n');
+			throw new ScenarioError([{ at: { file, line: before.length, col: before.at(-1)!.length + 1 }, message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep`, hint: 'a scenario needs a few levels; write the structure out' }]);
+		}
 		const lines = new LineCounter();
 		// Duplicate keys are found below in one pass: the parser's own check is quadratic in a map's size.
 		const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false, merge: true });
@@ -34,8 +59,9 @@ export class Source {
 				const seen = new Set<unknown>();
 				for (const pair of map.items) {
 					if (isMergeKey(pair.key)) continue;
-					if (isMap(pair.key) || isSeq(pair.key)) {
-						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: 'YAML: a key must be a plain name, not a list or a map', hint: 'quote it, or write the key on its own' });
+					// A list, a map or a tagged value (!!binary, a timestamp) cannot name anything.
+					if (isMap(pair.key) || isSeq(pair.key) || (isScalar(pair.key) && typeof pair.key.value === 'object' && pair.key.value !== null)) {
+						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: 'YAML: a key must be a plain name, not a list, a map or a tagged value', hint: 'quote it, or write the key on its own' });
 						continue;
 					}
 					const key = isScalar(pair.key) ? pair.key.value : pair.key;

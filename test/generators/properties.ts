@@ -34,3 +34,18 @@ export function judgeScenario(text: string): { valid: boolean; checks: number; m
 	if (elapsed() > CASE_BOUND_MS) throw new Error(`planning and predicting took ${elapsed().toFixed(0)} ms`);
 	return { valid: true, checks: plan.checks.length, ms: elapsed() };
 }
+
+/** judgeScenario, and no warning printed (yaml warns on the next tick, e.g. for keys it must stringify). */
+export async function judgeQuietly(text: string): Promise<ReturnType<typeof judgeScenario>> {
+	let warning: Error | undefined;
+	const listener = (w: Error) => { warning = w; };
+	process.on('warning', listener);
+	try {
+		const verdict = judgeScenario(text);
+		await new Promise((resolve) => setImmediate(resolve));
+		if (warning) throw new Error(`a warning was printed: ${warning.message}`);
+		return verdict;
+	} finally {
+		process.off('warning', listener);
+	}
+}
