@@ -19,7 +19,7 @@ export async function exec(node: string, command: string[], flags: { lab?: strin
 	if (command.length === 0) command = ['/bin/sh'];
 	const argv = container
 		? ['docker', '-H', `unix://${container.socket}`, 'exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), container.name, ...command]
-		: [...await enterNode({ dir: stateDir(lab.id), namespace, node, hosts: lab.hosts ?? '' }), ...command];
+		: [...await enterNode({ id: lab.id, dir: stateDir(lab.id), namespace, node, hosts: lab.hosts ?? '' }), ...command];
 	const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
 	return result.status ?? 1;
 }

@@ -2,6 +2,7 @@
 import { rm } from 'node:fs/promises';
 import { LAB_NAMESPACE, stateDir } from './names.js';
 import { killRunProcesses, labNamespaces, removeNamespaces } from './processes.js';
+import { removeNodeCgroups } from './cgroups.js';
 import { stopEngine } from './docker/engine.js';
 import { isAlive, readStates, type LabState } from './state.js';
 
@@ -15,6 +16,7 @@ async function removeLabs(states: LabState[], orphans: string[] = []): Promise<C
 	const namespaces = [...states.flatMap((s) => s.namespaces), ...orphans];
 	const present = new Set(await labNamespaces(LAB_NAMESPACE));
 	await removeNamespaces(namespaces.filter((ns) => present.has(ns)));
+	for (const id of new Set([...states.map((s) => s.id), ...orphans.map((ns) => LAB_NAMESPACE.exec(ns)?.[1]).filter((x): x is string => Boolean(x))])) await removeNodeCgroups(id);
 	await Promise.all(states.map((s) => rm(stateDir(s.id), { recursive: true, force: true })));
 	return { labs: states.map((s) => s.id), namespaces: namespaces.filter((ns) => present.has(ns)).length };
 }

@@ -24,6 +24,7 @@ import { startNodeServices } from './services.js';
 import { processStart, writeState, type LabState } from './state.js';
 import { createLab, floatingAddress, namespacesOf } from './topology.js';
 import { fullRules, managed, sysctls } from './firewall.js';
+import { removeNodeCgroups } from './cgroups.js';
 import { enterNode, hostsFile, type NodeFiles } from './sandbox.js';
 import { ipBatch, nsExec } from './shell.js';
 
@@ -83,7 +84,7 @@ class NetnsLab implements Lab {
 
 	/** Where a node's own file system lives, for the commands a scenario runs in it. */
 	private files(name: string): NodeFiles {
-		return { dir: this.dir, namespace: nodeNamespace(this.id, name), node: name, hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)) };
+		return { id: this.id, dir: this.dir, namespace: nodeNamespace(this.id, name), node: name, hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)) };
 	}
 
 	private node(name: string): PlanNode {
@@ -359,6 +360,7 @@ class NetnsLab implements Lab {
 			...await Promise.allSettled(engines.length > 0 ? [killRunProcesses(this.id)] : []),
 			...await Promise.allSettled(engines.map(stopEngine)),
 			...await Promise.allSettled([removeNamespaces(namespacesOf(this.plan, this.id))]),
+			...await Promise.allSettled([removeNodeCgroups(this.id)]),
 		].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
 		if (failures.length > 0) {
 			throw new BackendError(`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); run \`npx labcheck clean\``);

@@ -11,9 +11,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from '../../errors.js';
+import { limitNode } from './cgroups.js';
 import { isAlive } from './state.js';
 
-export interface NodeFiles { dir: string; namespace: string; node: string; hosts: string }
+export interface NodeFiles { id: string; dir: string; namespace: string; node: string; hosts: string }
 
 const root = (files: NodeFiles) => join(files.dir, 'nodes', files.node, 'fs');
 
@@ -90,7 +91,10 @@ async function startHolder(files: NodeFiles): Promise<number> {
 /** The command prefix that runs a program inside the node: its network, its mounts and host name, its root. */
 export async function enterNode(files: NodeFiles): Promise<string[]> {
 	const pid = await nodeHolder(files);
+	// The command first joins the node's cgroups (its limits), then enters the node.
+	const procs = await limitNode(files.id, files.node);
 	return [
+		'sh', '-c', `${procs.map((f) => `echo $$ > ${f}`).join(' && ') || 'true'} && exec "$@"`, 'labcheck-enter',
 		'nsenter', `--mount=/proc/${pid}/ns/mnt`, `--uts=/proc/${pid}/ns/uts`, `--pid=/proc/${pid}/ns/pid_for_children`, `--net=/run/netns/${files.namespace}`, '--wd=/',
 		'chroot', join(root(files), 'root'),
 		'setpriv', `--bounding-set=${DROPPED.map((c) => `-${c}`).join(',')}`, '--',

@@ -11,6 +11,7 @@ import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { BackendError, EnvironmentError } from '../../../errors.js';
 import { killPid } from '../processes.js';
+import { killCgroup, removeCgroups } from '../cgroups.js';
 
 export interface EngineInfo { node: string; namespace: string; socket: string; pidFile: string; dataRoot: string; execRoot: string; cgroupParent: string; log: string }
 
@@ -102,34 +103,4 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 	await removeCgroups(info.cgroupParent);
 }
 
-async function cgroupDirs(parent: string): Promise<string[]> {
-	const controllers = await readdir('/sys/fs/cgroup').catch(() => [] as string[]);
-	const roots = [join('/sys/fs/cgroup', parent), ...controllers.map((c) => join('/sys/fs/cgroup', c, parent))];
-	const found: string[] = [];
-	const walk = async (dir: string) => {
-		const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
-		if (!entries) return;
-		for (const e of entries) if (e.isDirectory()) await walk(join(dir, e.name));
-		found.push(dir);
-	};
-	for (const root of roots) await walk(root);
-	return found; // deepest first
-}
 
-/** Kills what still runs in the engine's cgroups: containers of an engine that died without stopping them. */
-async function killCgroup(parent: string): Promise<void> {
-	for (const dir of await cgroupDirs(parent)) {
-		const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
-		for (const pid of pids) killPid(pid);
-	}
-}
-
-async function removeCgroups(parent: string): Promise<void> {
-	for (let attempt = 0; attempt < 20; attempt++) {
-		const dirs = await cgroupDirs(parent);
-		if (dirs.length === 0) return;
-		await Promise.all(dirs.map((d) => rmdir(d).catch(() => {})));
-		if ((await cgroupDirs(parent)).length === 0) return;
-		await sleep(50);
-	}
-}
