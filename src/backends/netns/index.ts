@@ -261,8 +261,8 @@ class NetnsLab implements Lab {
 					await this.applyRules(router);
 				}
 				// As neutron does: connections through the old mapping are forgotten, so the next packet takes the new one.
-				const privates = [...new Set([...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).flatMap((f) => [`-s ${f.privateAddress}`, `-d ${f.address}`, `-q ${f.address}`]))];
-				await Promise.all(routers.map((router) => execa('ip', ['netns', 'exec', nodeNamespace(this.id, router.name), 'sh', '-c', privates.map((p) => `conntrack -D ${p} >/dev/null 2>&1`).join('; ') || 'true'], { reject: false })));
+				const forget = [...new Set([...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).flatMap((f) => [`-s ${f.privateAddress}`, `-d ${f.address}`, `-q ${f.address}`]))];
+				await Promise.all(routers.map((router) => execa('ip', ['netns', 'exec', nodeNamespace(this.id, router.name), 'sh', '-c', forget.map((match) => `conntrack -D ${match} >/dev/null 2>&1`).join('; ') || 'true'], { reject: false })));
 				// Neighbours may remember the address as unreachable from an earlier probe: forget it.
 				const moved = [...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).map((f) => f.address);
 				await Promise.all(next.nodes.filter((n) => managed(n) && !n.auto || n.kind === 'router').map((n) =>
