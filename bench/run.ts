@@ -18,9 +18,21 @@ import { installed } from '../src/which.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/labcheck.js');
 // The median; of two values, their mean.
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = Math.floor(s.length / 2); return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-const seconds = async (fn: () => Promise<unknown>) => { const t = performance.now(); await fn(); return (performance.now() - t) / 1000; };
-const repeat = async (n: number, fn: () => Promise<unknown>) => { const xs = []; for (let i = 0; i < n; i++) xs.push(await seconds(fn)); return xs; };
+const median = (xs: number[]) => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = Math.floor(s.length / 2);
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const seconds = async (fn: () => Promise<unknown>) => {
+	const t = performance.now();
+	await fn();
+	return (performance.now() - t) / 1000;
+};
+const repeat = async (n: number, fn: () => Promise<unknown>) => {
+	const xs = [];
+	for (let i = 0; i < n; i++) xs.push(await seconds(fn));
+	return xs;
+};
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 /** A LAN of `n` hosts; `dropping` of them have a security group with no ICMP rule: they drop every
@@ -28,10 +40,19 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 function lanScenario(n: number, dropping = 0, checks = true): string {
 	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
 	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/16 } }', 'nodes:'];
-	hosts.forEach((h, i) => lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}${i < dropping ? ', security_group: []' : ''} }`));
+	hosts.forEach((h, i) =>
+		lines.push(
+			`  ${h}: { kind: host, on: lan, address: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}${i < dropping ? ', security_group: []' : ''} }`,
+		),
+	);
 	if (checks) {
 		lines.push('expect:');
-		for (const a of hosts) for (const b of hosts) if (a !== b) lines.push(`  - ping ${a} -> ${b}: { expect: ${hosts.indexOf(a) < dropping || hosts.indexOf(b) < dropping ? 'unreachable' : 'reachable'}, count: 1 }`);
+		for (const a of hosts)
+			for (const b of hosts)
+				if (a !== b)
+					lines.push(
+						`  - ping ${a} -> ${b}: { expect: ${hosts.indexOf(a) < dropping || hosts.indexOf(b) < dropping ? 'unreachable' : 'reachable'}, count: 1 }`,
+					);
 	}
 	return `${lines.join('\n')}\n`;
 }
@@ -46,12 +67,27 @@ async function labcheckRun(file: string) {
 async function withRootForwarding<T>(fn: () => Promise<T>): Promise<T> {
 	const policy = /-P FORWARD (\w+)/.exec((await execa('iptables', ['-S', 'FORWARD'])).stdout)?.[1];
 	if (policy === 'DROP') await execa('iptables', ['-I', 'FORWARD', '-i', 's1', '-o', 's1', '-j', 'ACCEPT']);
-	try { return await fn(); } finally { if (policy === 'DROP') await execa('iptables', ['-D', 'FORWARD', '-i', 's1', '-o', 's1', '-j', 'ACCEPT'], { reject: false }); }
+	try {
+		return await fn();
+	} finally {
+		if (policy === 'DROP')
+			await execa('iptables', ['-D', 'FORWARD', '-i', 's1', '-o', 's1', '-j', 'ACCEPT'], { reject: false });
+	}
 }
 
 async function mininet(n: number, pre?: string): Promise<number> {
 	await execa('mn', ['-c'], { reject: false });
-	const args = ['--topo', `single,${n}`, '--switch', 'lxbr', '--controller', 'none', ...(pre ? ['--pre', pre] : []), '--test', 'pingall'];
+	const args = [
+		'--topo',
+		`single,${n}`,
+		'--switch',
+		'lxbr',
+		'--controller',
+		'none',
+		...(pre ? ['--pre', pre] : []),
+		'--test',
+		'pingall',
+	];
 	const t = await seconds(() => withRootForwarding(() => execa('mn', args, { reject: false })));
 	await execa('mn', ['-c'], { reject: false });
 	return t;
@@ -66,12 +102,14 @@ async function buildTeardown(n: number): Promise<number> {
 // connections) in this one, all on loopback.
 async function calculator(): Promise<{ rps: number; p50: number; p99: number }> {
 	const peers = ['sum', 'sub', 'mul', 'div'].flatMap((op, i) => [`--${op}`, `127.0.0.1:${51001 + i}`]);
-	const services = ['calculator:51000', 'sum:51001', 'sub:51002', 'mul:51003', 'div:51004']
-		.map((spec) => spawn(process.execPath, [SERVICE_ENTRY, spec, ...peers], { stdio: 'ignore' }));
+	const services = ['calculator:51000', 'sum:51001', 'sub:51002', 'mul:51003', 'div:51004'].map((spec) =>
+		spawn(process.execPath, [SERVICE_ENTRY, spec, ...peers], { stdio: 'ignore' }),
+	);
 	try {
 		for (const port of [51000, 51001, 51002, 51003, 51004]) await listening(port);
 		const result = await autocannon({ url: 'http://127.0.0.1:51000/', method: 'POST', body: '(5+6)*2', duration: 8 });
-		if (result.non2xx > 0 || result.errors > 0) throw new Error(`calculator: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+		if (result.non2xx > 0 || result.errors > 0)
+			throw new Error(`calculator: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
 		return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
 	} finally {
 		for (const s of services) s.kill();
@@ -81,7 +119,10 @@ async function calculator(): Promise<{ rps: number; p50: number; p99: number }> 
 async function listening(port: number): Promise<void> {
 	for (let i = 0; i < 200; i++) {
 		const open = await new Promise<boolean>((resolve) => {
-			const socket = connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); }).on('error', () => resolve(false));
+			const socket = connect(port, '127.0.0.1', () => {
+				socket.destroy();
+				resolve(true);
+			}).on('error', () => resolve(false));
 		});
 		if (open) return;
 		await new Promise((r) => setTimeout(r, 25));
@@ -95,10 +136,13 @@ await writeFile(join(dir, 'dropped30.yaml'), lanScenario(30, 15));
 await writeFile(join(dir, 'drop.mn'), 'h1 iptables -A INPUT -p icmp --icmp-type echo-request -j DROP\n');
 await execa(process.execPath, [BIN, 'clean'], { reject: false });
 if (!(await installed('mn'))) {
-	say('installing Debian\'s mininet (and bridge-utils, for its lxbr switch) …');
+	say("installing Debian's mininet (and bridge-utils, for its lxbr switch) …");
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 	await execa('apt-get', ['update', '-qq'], { env, stdio: 'inherit' });
-	await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'mininet', 'bridge-utils'], { env, stdio: 'inherit' });
+	await execa('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'mininet', 'bridge-utils'], {
+		env,
+		stdio: 'inherit',
+	});
 }
 
 say('labcheck bench (medians; this machine, side by side)');
@@ -106,21 +150,27 @@ const nat = await repeat(5, () => labcheckRun(join(ROOT, 'scenarios/nat.yaml')))
 say(`  nat.yaml full run                 ${median(nat).toFixed(2)} s`);
 const all30 = await repeat(3, () => labcheckRun(join(dir, 'all30.yaml')));
 const mn30 = [await mininet(30), await mininet(30)];
-say(`  all pairs, 30 hosts: labcheck     ${median(all30).toFixed(2)} s   mininet ${median(mn30).toFixed(2)} s   ratio ${(median(all30) / median(mn30)).toFixed(2)}`);
+say(
+	`  all pairs, 30 hosts: labcheck     ${median(all30).toFixed(2)} s   mininet ${median(mn30).toFixed(2)} s   ratio ${(median(all30) / median(mn30)).toFixed(2)}`,
+);
 const dropped = await repeat(3, () => labcheckRun(join(dir, 'dropped30.yaml')));
 // Mininet waits ping's own timeout for every dropped pair: measured on 3 hosts, one of them silent
 // (2 dropped ordered pairs), against the same 3 hosts all healthy.
 const mnDropped = [await mininet(3, join(dir, 'drop.mn'))];
 const mnHealthy3 = [await mininet(3)];
 const perDropped = (median(mnDropped) - median(mnHealthy3)) / 2;
-say(`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (660 dropped pairs); mininet ${perDropped.toFixed(2)} s per dropped pair`);
+say(
+	`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (660 dropped pairs); mininet ${perDropped.toFixed(2)} s per dropped pair`,
+);
 const perNode: Record<string, number> = {};
 for (const n of [10, 30, 100]) {
 	perNode[n] = (median(await repeat(3, () => buildTeardown(n))) * 1000) / n;
 	say(`  build + teardown, ${String(n).padStart(3)} nodes       ${perNode[n].toFixed(1)} ms per node`);
 }
 const calc = await calculator();
-say(`  calculator (5 services, loopback) ${Math.round(calc.rps)} expressions/s, p50 ${calc.p50} ms, p99 ${calc.p99} ms`);
+say(
+	`  calculator (5 services, loopback) ${Math.round(calc.rps)} expressions/s, p50 ${calc.p50} ms, p99 ${calc.p99} ms`,
+);
 
 const results = {
 	date: new Date().toISOString(),
@@ -141,12 +191,28 @@ writeFileSync(join(ROOT, 'bench/results.json'), `${JSON.stringify(results, null,
 // The issue's targets, side by side with what this run measured.
 const rows: Array<[string, string, string, boolean]> = [
 	['nat.yaml full run', `${results.nat_run_s.toFixed(2)} s`, '≤ 1.0 s', results.nat_run_s <= 1],
-	['all pairs, 30 hosts, vs Mininet', `${results.allpairs30_labcheck_s.toFixed(2)} s vs ${results.allpairs30_mininet_s.toFixed(2)} s = ${results.allpairs30_ratio.toFixed(2)}×`, '≤ 0.5×', results.allpairs30_ratio <= 0.5],
-	['  the same, 15 hosts silent', `${results.dropped30_labcheck_s.toFixed(2)} s (Mininet ${perDropped.toFixed(1)} s per dropped pair)`, '≤ 3 s', results.dropped30_labcheck_s <= 3],
-	...Object.entries(perNode).map(([n, ms]): [string, string, string, boolean] => [`build + teardown, N = ${n}`, `${ms.toFixed(1)} ms per node`, '≤ 20 ms', ms <= 20]),
+	[
+		'all pairs, 30 hosts, vs Mininet',
+		`${results.allpairs30_labcheck_s.toFixed(2)} s vs ${results.allpairs30_mininet_s.toFixed(2)} s = ${results.allpairs30_ratio.toFixed(2)}×`,
+		'≤ 0.5×',
+		results.allpairs30_ratio <= 0.5,
+	],
+	[
+		'  the same, 15 hosts silent',
+		`${results.dropped30_labcheck_s.toFixed(2)} s (Mininet ${perDropped.toFixed(1)} s per dropped pair)`,
+		'≤ 3 s',
+		results.dropped30_labcheck_s <= 3,
+	],
+	...Object.entries(perNode).map(([n, ms]): [string, string, string, boolean] => [
+		`build + teardown, N = ${n}`,
+		`${ms.toFixed(1)} ms per node`,
+		'≤ 20 ms',
+		ms <= 20,
+	]),
 	['calculator throughput', `${Math.round(calc.rps)} expressions/s`, '≥ 2000/s', calc.rps >= 2000],
 	['calculator p99 latency', `${calc.p99} ms`, '≤ 20 ms', calc.p99 <= 20],
 ];
 say('');
-for (const [what, measured, target, met] of rows) say(`${what.padEnd(34)}${measured.padEnd(44)}${target.padEnd(10)}${met ? '✓' : '✗'}`);
+for (const [what, measured, target, met] of rows)
+	say(`${what.padEnd(34)}${measured.padEnd(44)}${target.padEnd(10)}${met ? '✓' : '✗'}`);
 say('written to bench/results.json');

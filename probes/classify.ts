@@ -2,7 +2,10 @@
 import type { ProbeStatus } from './types.js';
 
 const BY_CODE: Record<string, { status: ProbeStatus; detail: string }> = {
-	ECONNREFUSED: { status: 'refused', detail: 'connection refused (RST): the host answered, nothing listens on that port' },
+	ECONNREFUSED: {
+		status: 'refused',
+		detail: 'connection refused (RST): the host answered, nothing listens on that port',
+	},
 	ECONNRESET: { status: 'refused', detail: 'connection reset by peer' },
 	EHOSTUNREACH: { status: 'unreachable', detail: 'host unreachable (ICMP, or no ARP answer)' },
 	ENETUNREACH: { status: 'no-route', detail: 'network unreachable: no route to that address' },
@@ -15,7 +18,10 @@ export function classifyError(error: unknown): { status: ProbeStatus; detail: st
 	return { status: 'error', detail: (error as Error)?.message ?? String(error) };
 }
 
-export const timedOut = (ms: number) => ({ status: 'filtered' as const, detail: `no answer within ${ms} ms: dropped silently (firewall or black hole)` });
+export const timedOut = (ms: number) => ({
+	status: 'filtered' as const,
+	detail: `no answer within ${ms} ms: dropped silently (firewall or black hole)`,
+});
 
 /**
  * Calls `expire` `ms` from now unless cancelled — after letting pending I/O run: a timer due while
@@ -24,6 +30,15 @@ export const timedOut = (ms: number) => ({ status: 'filtered' as const, detail: 
  */
 export function deadline(ms: number, expire: () => void): () => void {
 	let cancelled = false;
-	const timer = setTimeout(() => setImmediate(() => { if (!cancelled) expire(); }), ms);
-	return () => { cancelled = true; clearTimeout(timer); };
+	const timer = setTimeout(
+		() =>
+			setImmediate(() => {
+				if (!cancelled) expire();
+			}),
+		ms,
+	);
+	return () => {
+		cancelled = true;
+		clearTimeout(timer);
+	};
 }

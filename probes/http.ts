@@ -9,43 +9,62 @@ const HTTP_TIMEOUT_MS = 2000;
 export const PEER_HEADER = 'x-labcheck-peer';
 
 export const http: Probe = {
-	run: ({ address, port, options }, { network }) => new Promise<ProbeResult>((resolve) => {
-		const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
-		const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
-		const started = performance.now();
-		let settled = false;
-		const finish = (result: Omit<ProbeResult, 'ms'>) => {
-			if (settled) return;
-			settled = true;
-			cancel();
-			resolve({ ...result, ms: performance.now() - started });
-		};
-		// The socket is opened here, its error watched at once: a connect that fails at once (no route)
-		// reports on the next tick, before the request would listen.
-		const socket = network.connect(address, port!);
-		socket.once('error', (error) => finish(classifyError(error)));
-		const req = request({ host: address, port, method, path: '/', createConnection: () => socket, headers: { 'content-type': 'text/plain' } }, (res) => {
-			let body = '';
-			res.setEncoding('utf8');
-			res.on('data', (chunk: string) => { body += chunk; });
-			res.on('end', () => {
-				const status = res.statusCode ?? 0;
-				const statusOk = options.status === undefined ? status >= 200 && status < 300 : status === options.status;
-				const mismatch = !statusOk
-					? `status ${status}, expected ${options.status ?? '2xx'}`
-					: options.match !== undefined && !body.includes(options.match) ? `body does not contain "${options.match}"` : undefined;
-				const seenFrom = res.headers[PEER_HEADER];
-				finish({
-					status: 'ok',
-					detail: `${method} / → ${status} ${JSON.stringify(body.trim().slice(0, 80))}`,
-					mismatch,
-					seenFrom: typeof seenFrom === 'string' ? seenFrom : undefined,
-					evidence: { request: `${method} http://${address}:${port}/`, requestBody: options.body, status, body },
-				});
+	run: ({ address, port, options }, { network }) =>
+		new Promise<ProbeResult>((resolve) => {
+			const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
+			const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+			const started = performance.now();
+			let settled = false;
+			const finish = (result: Omit<ProbeResult, 'ms'>) => {
+				if (settled) return;
+				settled = true;
+				cancel();
+				resolve({ ...result, ms: performance.now() - started });
+			};
+			// The socket is opened here, its error watched at once: a connect that fails at once (no route)
+			// reports on the next tick, before the request would listen.
+			const socket = network.connect(address, port!);
+			socket.once('error', (error) => finish(classifyError(error)));
+			const req = request(
+				{
+					host: address,
+					port,
+					method,
+					path: '/',
+					createConnection: () => socket,
+					headers: { 'content-type': 'text/plain' },
+				},
+				(res) => {
+					let body = '';
+					res.setEncoding('utf8');
+					res.on('data', (chunk: string) => {
+						body += chunk;
+					});
+					res.on('end', () => {
+						const status = res.statusCode ?? 0;
+						const statusOk = options.status === undefined ? status >= 200 && status < 300 : status === options.status;
+						const mismatch = !statusOk
+							? `status ${status}, expected ${options.status ?? '2xx'}`
+							: options.match !== undefined && !body.includes(options.match)
+								? `body does not contain "${options.match}"`
+								: undefined;
+						const seenFrom = res.headers[PEER_HEADER];
+						finish({
+							status: 'ok',
+							detail: `${method} / → ${status} ${JSON.stringify(body.trim().slice(0, 80))}`,
+							mismatch,
+							seenFrom: typeof seenFrom === 'string' ? seenFrom : undefined,
+							evidence: { request: `${method} http://${address}:${port}/`, requestBody: options.body, status, body },
+						});
+					});
+				},
+			);
+			const cancel = deadline(timeout, () => {
+				req.destroy();
+				socket.destroy();
+				finish(timedOut(timeout));
 			});
-		});
-		const cancel = deadline(timeout, () => { req.destroy(); socket.destroy(); finish(timedOut(timeout)); });
-		req.on('error', (error) => finish(classifyError(error)));
-		req.end(options.body);
-	}),
+			req.on('error', (error) => finish(classifyError(error)));
+			req.end(options.body);
+		}),
 };

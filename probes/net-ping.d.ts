@@ -1,6 +1,17 @@
 declare module 'net-ping' {
-	export interface SessionOptions { retries?: number; timeout?: number; packetSize?: number; sessionId?: number; ttl?: number }
-	export type PingCallback = (error: (Error & { source?: string }) | null, target: string, sent?: Date, received?: Date) => void;
+	export interface SessionOptions {
+		retries?: number;
+		timeout?: number;
+		packetSize?: number;
+		sessionId?: number;
+		ttl?: number;
+	}
+	export type PingCallback = (
+		error: (Error & { source?: string }) | null,
+		target: string,
+		sent?: Date,
+		received?: Date,
+	) => void;
 	export interface Session {
 		pingHost(target: string, callback: PingCallback): Session;
 		close(): void;

@@ -10,7 +10,11 @@ import { DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } fr
 // once the socket has nothing more to read — a reply that arrived in time always counts, however
 // busy labcheck was. net-ping's own timeout only cleans up.
 const SESSION_TIMEOUT_MS = 30_000;
-interface IcmpSocket { session: Session; heard: number; onSent: Map<PingCallback, () => void> }
+interface IcmpSocket {
+	session: Session;
+	heard: number;
+	onSent: Map<PingCallback, () => void>;
+}
 const sockets = new WeakMap<NodeNetwork, IcmpSocket>();
 let created = 0;
 
@@ -18,7 +22,9 @@ function socketFor(network: NodeNetwork): IcmpSocket {
 	let socket = sockets.get(network);
 	if (!socket) {
 		const id = ((process.pid * 131 + created++) % 65534) + 1;
-		const session = network.within(() => netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }));
+		const session = network.within(() =>
+			netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }),
+		);
 		const tracked: IcmpSocket = { session, heard: 0, onSent: new Map() };
 		// net-ping says nothing when a request leaves: its instance's send hook is wrapped to tell us.
 		const sent = session.onSocketSend;
@@ -27,11 +33,18 @@ function socketFor(network: NodeNetwork): IcmpSocket {
 			tracked.onSent.get(request.callback)?.();
 			tracked.onSent.delete(request.callback);
 		};
-		session.getSocket().on('message', () => { tracked.heard++; });
+		session.getSocket().on('message', () => {
+			tracked.heard++;
+		});
 		session.on('error', () => {});
 		sockets.set(network, tracked);
 		// Closed with the node's network; a later probe from it then fails instead of opening a socket elsewhere.
-		network.hold({ close: () => { sockets.delete(network); session.close(); } });
+		network.hold({
+			close: () => {
+				sockets.delete(network);
+				session.close();
+			},
+		});
 		socket = tracked;
 	}
 	return socket;
@@ -69,11 +82,18 @@ const echo = (network: NodeNetwork, address: string, timeout: number) =>
 			clearTimeout(timer);
 			resolve(reply);
 		};
-		const callback: PingCallback = (error) => settle(error ? { error } : { rtt: Math.round((performance.now() - sentAt) * 1000) / 1000 });
+		const callback: PingCallback = (error) =>
+			settle(error ? { error } : { rtt: Math.round((performance.now() - sentAt) * 1000) / 1000 });
 		socket.onSent.set(callback, () => {
 			sentAt = performance.now();
 			if (settled) return;
-			timer = setTimeout(() => void drained(socket).then(() => settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) })), timeout);
+			timer = setTimeout(
+				() =>
+					void drained(socket).then(() =>
+						settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) }),
+					),
+				timeout,
+			);
 		});
 		socket.session.pingHost(address, callback);
 	});
@@ -97,13 +117,25 @@ export const ping: Probe = {
 		if (!failure) {
 			const [min, max] = [Math.min(...rtts), Math.max(...rtts)];
 			const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length;
-			return { status: 'ok', ms, detail: `${rtts.length}/${sent} replies, rtt min/avg/max ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`, evidence: { ...evidence, min, avg, max } };
+			return {
+				status: 'ok',
+				ms,
+				detail: `${rtts.length}/${sent} replies, rtt min/avg/max ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`,
+				evidence: { ...evidence, min, avg, max },
+			};
 		}
 		if (failure.name === 'RequestTimedOutError') return { ...timedOut(timeout), ms, evidence };
 		const icmp = ICMP_ERRORS[failure.name];
-		if (icmp) return { status: icmp.status, ms, detail: `${icmp.what}, reported by ${failure.source}`, evidence: { ...evidence, icmpFrom: failure.source } };
+		if (icmp)
+			return {
+				status: icmp.status,
+				ms,
+				detail: `${icmp.what}, reported by ${failure.source}`,
+				evidence: { ...evidence, icmpFrom: failure.source },
+			};
 		// raw-socket reports a failed send by its message alone ("Network is unreachable"), with no errno code.
-		if (/network is unreachable/i.test(failure.message)) return { status: 'no-route', detail: `no route: ${failure.message}`, ms, evidence };
+		if (/network is unreachable/i.test(failure.message))
+			return { status: 'no-route', detail: `no route: ${failure.message}`, ms, evidence };
 		return { ...classifyError(failure), ms, evidence };
 	},
 };

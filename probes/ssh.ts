@@ -28,11 +28,16 @@ export const ssh: Probe = {
 				resolve({ ...result, ms: performance.now() - started });
 			};
 			const cancel = deadline(timeout, () => finish(timedOut(timeout)));
-			client.on('banner', (text) => { banner += text; });
-			client.on('handshake', () => { banner ||= ''; });
+			client.on('banner', (text) => {
+				banner += text;
+			});
+			client.on('handshake', () => {
+				banner ||= '';
+			});
 			client.on('error', (error) => {
 				const level = (error as { level?: string }).level;
-				if (level === 'client-authentication') finish({ status: 'ok', detail: 'sshd answered but refused the login', mismatch: 'authentication failed' });
+				if (level === 'client-authentication')
+					finish({ status: 'ok', detail: 'sshd answered but refused the login', mismatch: 'authentication failed' });
 				else finish(classifyError(error));
 			});
 			client.on('ready', () => {
@@ -40,8 +45,12 @@ export const ssh: Probe = {
 				client.exec(command, (error, stream) => {
 					if (error) return finish({ status: 'ok', detail: 'logged in; exec failed', mismatch: error.message });
 					let output = '';
-					stream.on('data', (d: Buffer) => { output += d.toString(); });
-					stream.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+					stream.on('data', (d: Buffer) => {
+						output += d.toString();
+					});
+					stream.stderr.on('data', (d: Buffer) => {
+						output += d.toString();
+					});
 					stream.on('close', (code: number | null) => {
 						const seen = /labcheck-seen-from (\S+) \d+ (\S+) (\d+)/.exec(output);
 						const shown = seen ? `seen by sshd as ${seen[1]} → ${seen[2]}:${seen[3]}` : output.trim().split('\n')[0];
@@ -49,7 +58,12 @@ export const ssh: Probe = {
 							status: 'ok',
 							detail: `logged in as ${options.user ?? 'root'}; ${shown}`,
 							seenFrom: seen?.[1],
-							mismatch: options.match !== undefined && !output.includes(options.match) ? `output does not contain "${options.match}"` : code ? `command exited ${code}` : undefined,
+							mismatch:
+								options.match !== undefined && !output.includes(options.match)
+									? `output does not contain "${options.match}"`
+									: code
+										? `command exited ${code}`
+										: undefined,
 							evidence: { banner: banner.trim(), serverVersion: serverVersion, command, output, exitCode: code },
 						});
 					});
@@ -58,9 +72,19 @@ export const ssh: Probe = {
 			let serverVersion = '';
 			client.connect({
 				// ssh2's own handshake timer only cleans up: `deadline` decides, so that silence reads as silence.
-				sock: network.connect(address, port!), host: address, port, username: options.user ?? 'root', privateKey, password: options.password,
-				readyTimeout: timeout + 1000, hostVerifier: () => true, tryKeyboard: false,
-				debug: (line: string) => { const m = /Remote ident: '(.*)'/.exec(line); if (m) serverVersion = m[1]; },
+				sock: network.connect(address, port!),
+				host: address,
+				port,
+				username: options.user ?? 'root',
+				privateKey,
+				password: options.password,
+				readyTimeout: timeout + 1000,
+				hostVerifier: () => true,
+				tryKeyboard: false,
+				debug: (line: string) => {
+					const m = /Remote ident: '(.*)'/.exec(line);
+					if (m) serverVersion = m[1];
+				},
 			});
 		});
 	},

@@ -6,7 +6,12 @@ import type { ProbeOptions } from '../src/scenario/schema.js';
 /** How a probe ended. Only `ok` means the target answered; the others say what the network did. */
 export type ProbeStatus = 'ok' | 'refused' | 'no-route' | 'unreachable' | 'filtered' | 'error';
 
-export interface ProbeRequest { probe: string; address: string; port?: number; options: ProbeOptions }
+export interface ProbeRequest {
+	probe: string;
+	address: string;
+	port?: number;
+	options: ProbeOptions;
+}
 
 export interface ProbeResult {
 	status: ProbeStatus;
@@ -45,4 +50,3 @@ export interface NodeNetwork {
 // Inside the lab a reply takes well under a millisecond; a quarter second of silence is a drop
 // (with both cores saturated, 72 runs gave no false drop: see README "Performance").
 export const DEFAULT_TIMEOUT_MS = 250;
-

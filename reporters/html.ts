@@ -19,9 +19,14 @@ export async function renderHtml(summaries: RunSummary[]): Promise<string> {
 	const md = new MarkdownIt({ html: true, linkify: false });
 	const fence = md.renderer.rules.fence!;
 	md.renderer.rules.fence = (tokens, idx, options, env, self) =>
-		tokens[idx].info.trim() === 'mermaid' ? `<pre class="mermaid">${md.utils.escapeHtml(tokens[idx].content)}</pre>\n` : fence(tokens, idx, options, env, self);
+		tokens[idx].info.trim() === 'mermaid'
+			? `<pre class="mermaid">${md.utils.escapeHtml(tokens[idx].content)}</pre>\n`
+			: fence(tokens, idx, options, env, self);
 	const body = summaries.map((s) => md.render(renderMarkdown(s))).join('\n<hr>\n');
-	const renderer = (await readFile(require.resolve('mermaid/dist/mermaid.min.js'), 'utf8')).replace(/<\/script/gi, '<\\/script');
+	const renderer = (await readFile(require.resolve('mermaid/dist/mermaid.min.js'), 'utf8')).replace(
+		/<\/script/gi,
+		'<\\/script',
+	);
 	const title = summaries.map((s) => s.plan.name).join(', ');
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${md.utils.escapeHtml(title)} — labcheck report</title>

@@ -22,13 +22,34 @@ export const toJson = (summary: RunSummary) => ({
 	environment: summary.environment,
 	plan: summary.plan,
 	actions: summary.actions.map((a) => ({
-		step: a.step, action: a.action.text, expect: a.action.expect, ok: a.result.ok, passed: a.passed, detail: a.result.detail, planAction: a.action,
+		step: a.step,
+		action: a.action.text,
+		expect: a.action.expect,
+		ok: a.result.ok,
+		passed: a.passed,
+		detail: a.result.detail,
+		planAction: a.action,
 	})),
 	results: summary.results.map((r) => ({
-		id: r.check.id, step: r.check.step, from: r.check.from, to: r.check.to, probe: r.check.probe,
-		expect: r.check.expect, actual: r.actual, passed: r.passed, status: r.result.status,
-		detail: r.result.detail, mismatch: r.result.mismatch, seenFrom: r.result.seenFrom, ms: r.result.ms,
-		explanation: r.explanation, predicted: r.predicted?.outcome, predictedPath: r.predicted?.path, check: r.check, result: r.result, prediction: r.predicted,
+		id: r.check.id,
+		step: r.check.step,
+		from: r.check.from,
+		to: r.check.to,
+		probe: r.check.probe,
+		expect: r.check.expect,
+		actual: r.actual,
+		passed: r.passed,
+		status: r.result.status,
+		detail: r.result.detail,
+		mismatch: r.result.mismatch,
+		seenFrom: r.result.seenFrom,
+		ms: r.result.ms,
+		explanation: r.explanation,
+		predicted: r.predicted?.outcome,
+		predictedPath: r.predicted?.path,
+		check: r.check,
+		result: r.result,
+		prediction: r.predicted,
 	})),
 });
 
@@ -37,10 +58,29 @@ type Saved = ReturnType<typeof toJson>;
 /** A saved run back as the summary the reporters render. */
 export function fromJson(data: Saved): RunSummary {
 	return {
-		plan: data.plan, labId: data.labId, startedAt: data.startedAt, durationMs: data.durationMs, passed: data.passed, failed: data.failed,
-		environment: data.environment, interrupted: data.interrupted, notRun: data.notRun,
-		actions: data.actions.map((a) => ({ step: a.step, action: a.planAction, result: { ok: a.ok, detail: a.detail }, passed: a.passed })),
-		results: data.results.map((r) => ({ check: r.check, result: r.result, actual: r.actual, passed: r.passed, explanation: r.explanation, predicted: r.prediction })),
+		plan: data.plan,
+		labId: data.labId,
+		startedAt: data.startedAt,
+		durationMs: data.durationMs,
+		passed: data.passed,
+		failed: data.failed,
+		environment: data.environment,
+		interrupted: data.interrupted,
+		notRun: data.notRun,
+		actions: data.actions.map((a) => ({
+			step: a.step,
+			action: a.planAction,
+			result: { ok: a.ok, detail: a.detail },
+			passed: a.passed,
+		})),
+		results: data.results.map((r) => ({
+			check: r.check,
+			result: r.result,
+			actual: r.actual,
+			passed: r.passed,
+			explanation: r.explanation,
+			predicted: r.prediction,
+		})),
 	};
 }
 
@@ -49,10 +89,13 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 	try {
 		data = JSON.parse(await readFile(file, 'utf8'));
 	} catch (error) {
-		throw new UsageError(`cannot read results ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+		throw new UsageError(
+			`cannot read results ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+		);
 	}
 	const runs = (Array.isArray(data) ? data : [data]) as Saved[];
-	if (runs.some((r) => r?.format !== FORMAT)) throw new UsageError(`${file} is not a labcheck results file (written by \`labcheck run --json\`)`);
+	if (runs.some((r) => r?.format !== FORMAT))
+		throw new UsageError(`${file} is not a labcheck results file (written by \`labcheck run --json\`)`);
 	return runs.map(fromJson);
 }
 

@@ -11,23 +11,48 @@ import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const esc = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const table = (head: string[], rows: string[][]) =>
-	[`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+	[
+		`| ${head.join(' | ')} |`,
+		`|${head.map(() => '---').join('|')}|`,
+		...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+	].join('\n');
 
 function topology(plan: Plan): string[] {
-	const rows = plan.nodes.flatMap((node) => node.interfaces.map((iface, i) => [
-		i === 0 ? `**${node.name}**${node.auto ? ' (added)' : ''}` : '',
-		i === 0 ? node.kind : '',
-		iface.ifname,
-		`${iface.address}/${iface.prefix}`,
-		iface.network,
-		i === 0 ? node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || '—' : '',
-		i === 0 ? node.services.map((s) => `${s.name}:${s.port}`).join(', ') || '—' : '',
-	]));
-	const lines = ['## Nodes and addresses', '', table(['node', 'kind', 'interface', 'address', 'network', 'routes', 'services'], rows), ''];
-	lines.push(table(['network', 'subnet', 'role', 'gateway'], plan.networks.map((n) => [`${n.name}${n.auto ? ' (added)' : ''}`, n.subnet, n.role, n.gateway ?? '—'])), '');
+	const rows = plan.nodes.flatMap((node) =>
+		node.interfaces.map((iface, i) => [
+			i === 0 ? `**${node.name}**${node.auto ? ' (added)' : ''}` : '',
+			i === 0 ? node.kind : '',
+			iface.ifname,
+			`${iface.address}/${iface.prefix}`,
+			iface.network,
+			i === 0 ? node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || '—' : '',
+			i === 0 ? node.services.map((s) => `${s.name}:${s.port}`).join(', ') || '—' : '',
+		]),
+	);
+	const lines = [
+		'## Nodes and addresses',
+		'',
+		table(['node', 'kind', 'interface', 'address', 'network', 'routes', 'services'], rows),
+		'',
+	];
+	lines.push(
+		table(
+			['network', 'subnet', 'role', 'gateway'],
+			plan.networks.map((n) => [`${n.name}${n.auto ? ' (added)' : ''}`, n.subnet, n.role, n.gateway ?? '—']),
+		),
+		'',
+	);
 	const rules = plan.nodes.flatMap((node) => [
-		...node.nat.map((nat) => `- **${node.name}** runs ${nat.guest}'s NAT engine: ${nat.guest} is ${nat.subnet.replace(/0\/24$/, '15')} behind ${nat.gateway}; its traffic leaves with ${node.name}'s address, and nothing enters ${nat.subnet} but replies${nat.forwards.length ? ' and port forwards' : ''}.`),
-		...node.nat.flatMap((nat) => nat.forwards.map((f) => `- **${node.name}** forwards ${f.proto} port ${f.hostPort} (any of its addresses) to ${f.guest} ${f.guestAddress}:${f.guestPort}.`)),
+		...node.nat.map(
+			(nat) =>
+				`- **${node.name}** runs ${nat.guest}'s NAT engine: ${nat.guest} is ${nat.subnet.replace(/0\/24$/, '15')} behind ${nat.gateway}; its traffic leaves with ${node.name}'s address, and nothing enters ${nat.subnet} but replies${nat.forwards.length ? ' and port forwards' : ''}.`,
+		),
+		...node.nat.flatMap((nat) =>
+			nat.forwards.map(
+				(f) =>
+					`- **${node.name}** forwards ${f.proto} port ${f.hostPort} (any of its addresses) to ${f.guest} ${f.guestAddress}:${f.guestPort}.`,
+			),
+		),
 		...node.masquerade.map((m) => `- **${node.name}** masquerades ${m.from} toward ${m.outNetwork}.`),
 		...(node.auto && node.kind === 'router' ? [`- **${node.name}** was added by labcheck: ${node.about}.`] : []),
 	]);
@@ -39,10 +64,18 @@ const measured = (r: CheckResult) => (r.actual === 'unreachable' ? `unreachable 
 
 function matrixTable(plan: Plan, results: CheckResult[]): string {
 	const matrix = buildMatrix(plan, results);
-	return table(['from \\ to', ...matrix.columns], matrix.rows.map((row) => [row, ...matrix.columns.map((column) => {
-		const cell = matrix.cell(row, column);
-		return cell.length === 0 ? '·' : cell.map((c) => (c.passed ? cellText(c) : `**⚠ ${cellText(c)}** (expected ${c.expected})`)).join('<br>');
-	})]));
+	return table(
+		['from \\ to', ...matrix.columns],
+		matrix.rows.map((row) => [
+			row,
+			...matrix.columns.map((column) => {
+				const cell = matrix.cell(row, column);
+				return cell.length === 0
+					? '·'
+					: cell.map((c) => (c.passed ? cellText(c) : `**⚠ ${cellText(c)}** (expected ${c.expected})`)).join('<br>');
+			}),
+		]),
+	);
 }
 
 export function renderMarkdown(summary: RunSummary): string {
@@ -51,30 +84,65 @@ export function renderMarkdown(summary: RunSummary): string {
 	const verdict = `${summary.interrupted ? '⏹ Run' : ok ? '✅' : '❌'} ${summary.interrupted ? text : text[0].toUpperCase() + text.slice(1)}.`;
 	const lines = [`# ${plan.name}`, ''];
 	if (plan.about) lines.push(plan.about, '');
-	lines.push(`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`, '');
+	lines.push(
+		`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`,
+		'',
+	);
 	lines.push('## Topology', '', '```mermaid', mermaid(plan), '```', '');
 	lines.push(...topology(plan));
-	lines.push('## Connectivity matrix', '', 'Rows send, columns receive. ✓ reachable, ✗ unreachable; **⚠** marks a cell that differs from the expectation.', '');
+	lines.push(
+		'## Connectivity matrix',
+		'',
+		'Rows send, columns receive. ✓ reachable, ✗ unreachable; **⚠** marks a cell that differs from the expectation.',
+		'',
+	);
 	for (const step of byStep(plan, results)) {
 		if (step.index > 0) {
 			lines.push(`### Step ${step.index}: ${step.name}`, '');
 			for (const a of summary.actions.filter((x) => x.step === step.index)) {
-				lines.push(`- ${a.passed ? '✅' : '❌'} \`${a.action.text}\` — ${a.result.ok ? 'done' : 'refused'}: ${a.result.detail}${a.passed ? '' : ` (expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'})`}`);
+				lines.push(
+					`- ${a.passed ? '✅' : '❌'} \`${a.action.text}\` — ${a.result.ok ? 'done' : 'refused'}: ${a.result.detail}${a.passed ? '' : ` (expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'})`}`,
+				);
 			}
 			lines.push('');
 		} else if (step.name) lines.push('### As built', '');
 		if (step.results.some((r) => r.check.probe !== 'exec')) lines.push(matrixTable(plan, step.results), '');
 	}
 	const stepColumn = plan.steps.length > 0;
-	lines.push('## Expectations', '', table(['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'predicted', 'measured', 'verdict', 'detail'], results.map((r, i) => [
-		String(i + 1), ...(stepColumn ? [String(r.check.step)] : []), `\`${r.check.id}\``, r.check.expect,
-		r.predicted ? (r.predicted.outcome === r.actual ? r.predicted.outcome : `**${r.predicted.outcome}** ≠ measured`) : '—', measured(r),
-		r.passed ? '✅ held' : '❌ failed', `${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
-	])), '');
+	lines.push(
+		'## Expectations',
+		'',
+		table(
+			['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'predicted', 'measured', 'verdict', 'detail'],
+			results.map((r, i) => [
+				String(i + 1),
+				...(stepColumn ? [String(r.check.step)] : []),
+				`\`${r.check.id}\``,
+				r.check.expect,
+				r.predicted
+					? r.predicted.outcome === r.actual
+						? r.predicted.outcome
+						: `**${r.predicted.outcome}** ≠ measured`
+					: '—',
+				measured(r),
+				r.passed ? '✅ held' : '❌ failed',
+				`${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
+			]),
+		),
+		'',
+	);
 	const disagreements = results.filter((r) => r.predicted && r.predicted.outcome !== r.actual);
 	if (disagreements.length > 0) {
-		lines.push('## Model and lab disagree', '', 'labcheck predicted these from the scenario alone and measured otherwise: either the lab misbehaves (or the scenario is not what was meant), or the model is wrong.', '');
-		for (const r of disagreements) lines.push(`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${r.predicted!.stop}` : ''}), measured ${measured(r)}.`);
+		lines.push(
+			'## Model and lab disagree',
+			'',
+			'labcheck predicted these from the scenario alone and measured otherwise: either the lab misbehaves (or the scenario is not what was meant), or the model is wrong.',
+			'',
+		);
+		for (const r of disagreements)
+			lines.push(
+				`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${r.predicted!.stop}` : ''}), measured ${measured(r)}.`,
+			);
 		lines.push('');
 	}
 	const why = results.filter((r) => r.explanation);
@@ -85,11 +153,30 @@ export function renderMarkdown(summary: RunSummary): string {
 	}
 	lines.push('## Evidence', '');
 	for (const r of results) {
-		const path = r.predicted ? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`] : [];
-		lines.push(`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`, '', '```', ...evidenceLines(r).map(redactText), '```', '', ...path, '', '</details>', '');
+		const path = r.predicted
+			? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`]
+			: [];
+		lines.push(
+			`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`,
+			'',
+			'```',
+			...evidenceLines(r).map(redactText),
+			'```',
+			'',
+			...path,
+			'',
+			'</details>',
+			'',
+		);
 	}
 	const env = summary.environment;
-	lines.push('---', '', `labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ${summary.startedAt}  `, `Reproduce: \`${env.command}\``, '');
+	lines.push(
+		'---',
+		'',
+		`labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ${summary.startedAt}  `,
+		`Reproduce: \`${env.command}\``,
+		'',
+	);
 	return redact(lines.join('\n'));
 }
 

@@ -2,11 +2,22 @@
 import type { CheckResult } from '../src/run/types.js';
 import type { Plan } from '../src/plan/types.js';
 
-export interface Cell { probe: string; port?: number; reachable: boolean; passed: boolean; expected: string }
-export interface Matrix { rows: string[]; columns: string[]; cell(row: string, column: string): Cell[] }
+export interface Cell {
+	probe: string;
+	port?: number;
+	reachable: boolean;
+	passed: boolean;
+	expected: string;
+}
+export interface Matrix {
+	rows: string[];
+	columns: string[];
+	cell(row: string, column: string): Cell[];
+}
 
 // A node's column; `vm@floating` (another address of the same node) gets a column of its own.
-export const columnOf = (r: CheckResult) => (r.check.to.label.includes('@') ? r.check.to.label.split(':')[0] : r.check.to.node ?? r.check.to.label);
+export const columnOf = (r: CheckResult) =>
+	r.check.to.label.includes('@') ? r.check.to.label.split(':')[0] : (r.check.to.node ?? r.check.to.label);
 
 export function buildMatrix(plan: Plan, all: CheckResult[]): Matrix {
 	const results = all.filter((r) => r.check.probe !== 'exec');
@@ -20,7 +31,16 @@ export function buildMatrix(plan: Plan, all: CheckResult[]): Matrix {
 	for (const r of results) {
 		const key = `${r.check.from}\u0000${columnOf(r)}`;
 		const explicitPort = r.check.to.label.includes(':') ? r.check.to.port : undefined;
-		cells.set(key, [...(cells.get(key) ?? []), { probe: r.check.probe, port: explicitPort, reachable: r.actual === 'reachable', passed: r.passed, expected: r.check.expect }]);
+		cells.set(key, [
+			...(cells.get(key) ?? []),
+			{
+				probe: r.check.probe,
+				port: explicitPort,
+				reachable: r.actual === 'reachable',
+				passed: r.passed,
+				expected: r.check.expect,
+			},
+		]);
 	}
 	return { rows, columns, cell: (row, column) => cells.get(`${row}\u0000${column}`) ?? [] };
 }
@@ -28,7 +48,13 @@ export function buildMatrix(plan: Plan, all: CheckResult[]): Matrix {
 export const cellText = (c: Cell) => `${c.reachable ? '✓' : '✗'} ${c.probe}${c.port ? `:${c.port}` : ''}`;
 
 /** Results grouped by step (0 = the lab as built), in order, with the step's name. */
-export function byStep(plan: Plan, results: CheckResult[]): Array<{ index: number; name: string; results: CheckResult[] }> {
-	const steps = [{ index: 0, name: plan.steps.length > 0 ? 'the lab as built' : '' }, ...plan.steps.map((s, k) => ({ index: k + 1, name: s.name }))];
+export function byStep(
+	plan: Plan,
+	results: CheckResult[],
+): Array<{ index: number; name: string; results: CheckResult[] }> {
+	const steps = [
+		{ index: 0, name: plan.steps.length > 0 ? 'the lab as built' : '' },
+		...plan.steps.map((s, k) => ({ index: k + 1, name: s.name })),
+	];
 	return steps.map((s) => ({ ...s, results: results.filter((r) => r.check.step === s.index) }));
 }

@@ -6,8 +6,13 @@ import { HTTP_SERVICES, startService, type HttpServiceName } from './index.js';
 const { positionals, values } = parseArgs({
 	allowPositionals: true,
 	options: {
-		lab: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' },
-		sum: { type: 'string' }, sub: { type: 'string' }, mul: { type: 'string' }, div: { type: 'string' },
+		lab: { type: 'string' },
+		host: { type: 'string' },
+		port: { type: 'string' },
+		sum: { type: 'string' },
+		sub: { type: 'string' },
+		mul: { type: 'string' },
+		div: { type: 'string' },
 	},
 });
 const specs = positionals.map((p) => {
@@ -22,5 +27,8 @@ const { sum, sub, mul, div } = values;
 for (const { name, port } of specs) {
 	startService(name, { port, host: values.host, peers: { sum, sub, mul, div } })
 		.then(() => console.log(`${name} listening on ${values.host ?? '0.0.0.0'}:${port}`))
-		.catch((error: Error) => { console.error(`${name}: ${error.message}`); process.exit(1); });
+		.catch((error: Error) => {
+			console.error(`${name}: ${error.message}`);
+			process.exit(1);
+		});
 }

@@ -5,7 +5,10 @@ import { execa } from 'execa';
 
 export const SSHD = '/usr/sbin/sshd';
 
-export interface RunKey { privateFile: string; publicKey: string }
+export interface RunKey {
+	privateFile: string;
+	publicKey: string;
+}
 
 /** A key pair for this run; the private half stays in the run's state directory (mode 600), never in a report. */
 export async function createRunKey(dir: string): Promise<RunKey> {
@@ -17,14 +20,23 @@ export async function createRunKey(dir: string): Promise<RunKey> {
 // OpenSSH's own ssh-keygen: keys ssh2 generates are now and then refused by sshd ("error in libcrypto").
 // No standard input: ssh-keygen must never wait at a prompt.
 const keygen = (file: string, comment: string) =>
-	execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], { stdin: 'ignore', timeout: 30_000 });
+	execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], {
+		stdin: 'ignore',
+		timeout: 30_000,
+	});
 
 /** Writes the node's sshd files under `dir` and returns the command line that runs sshd in the foreground. */
 export async function prepareSshd(dir: string, port: number, key: RunKey): Promise<string[]> {
 	await mkdir(dir, { recursive: true, mode: 0o700 });
 	await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
 	// A node keeps its host key across a restart of its sshd (a step's `service start`), as a real machine does.
-	if (!(await access(join(dir, 'host_ed25519')).then(() => true, () => false))) await keygen(join(dir, 'host_ed25519'), 'labcheck-host');
+	if (
+		!(await access(join(dir, 'host_ed25519')).then(
+			() => true,
+			() => false,
+		))
+	)
+		await keygen(join(dir, 'host_ed25519'), 'labcheck-host');
 	await writeFile(join(dir, 'authorized_keys'), `${key.publicKey}\n`, { mode: 0o600 });
 	const config = [
 		`Port ${port}`,

@@ -1,7 +1,11 @@
 // Errors a user can act on. The CLI prints their message (never a stack) and exits with `exitCode`.
 export class LabcheckError extends Error {
 	readonly exitCode: number = 1;
-	constructor(message: string, readonly hint?: string, options?: ErrorOptions) {
+	constructor(
+		message: string,
+		readonly hint?: string,
+		options?: ErrorOptions,
+	) {
 		super(message, options);
 		this.name = new.target.name;
 	}
@@ -12,7 +16,11 @@ export class UsageError extends LabcheckError {
 	override readonly exitCode = 2;
 }
 
-export interface SourcePosition { file: string; line: number; col: number }
+export interface SourcePosition {
+	file: string;
+	line: number;
+	col: number;
+}
 
 /** A person reads the first few problems of a file; the rest are counted. */
 const MAX_PROBLEMS_SHOWN = 30;
@@ -21,7 +29,8 @@ const MAX_PROBLEMS_SHOWN = 30;
 export class ScenarioError extends UsageError {
 	constructor(readonly problems: Array<{ at: SourcePosition; message: string; hint?: string }>) {
 		const shown = problems.slice(0, MAX_PROBLEMS_SHOWN).map(formatProblem);
-		if (problems.length > MAX_PROBLEMS_SHOWN) shown.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems of the same file`);
+		if (problems.length > MAX_PROBLEMS_SHOWN)
+			shown.push(`… and ${problems.length - MAX_PROBLEMS_SHOWN} more problems of the same file`);
 		super(shown.join('\n'));
 	}
 }

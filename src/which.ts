@@ -4,7 +4,19 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export async function installed(command: string): Promise<boolean> {
-	const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, command));
-	const found = await Promise.all(candidates.map((file) => access(file, constants.X_OK).then(() => true, () => false)));
+	const candidates = command.includes('/')
+		? [command]
+		: (process.env.PATH ?? '')
+				.split(':')
+				.filter(Boolean)
+				.map((dir) => join(dir, command));
+	const found = await Promise.all(
+		candidates.map((file) =>
+			access(file, constants.X_OK).then(
+				() => true,
+				() => false,
+			),
+		),
+	);
 	return found.includes(true);
 }

@@ -48,7 +48,9 @@ test.before(async () => {
 	servers.push(calculator);
 	calculatorPort = port(calculator);
 });
-test.after.always(() => { for (const s of servers) s.close(); });
+test.after.always(() => {
+	for (const s of servers) s.close();
+});
 
 const post = (p: number, body: string) => fetch(`http://127.0.0.1:${p}/`, { method: 'POST', body });
 
@@ -81,7 +83,9 @@ test('bad input gets a 4xx and a one-line reason', async (t) => {
 
 test('an unreachable peer is a 502 naming it, not a hang', async (t) => {
 	const calculator = await startService('calculator', {
-		port: 0, host: '127.0.0.1', log: () => {},
+		port: 0,
+		host: '127.0.0.1',
+		log: () => {},
 		peers: { sum: '127.0.0.1:1', sub: '127.0.0.1:1', mul: '127.0.0.1:1', div: '127.0.0.1:1' },
 	});
 	servers.push(calculator);
@@ -104,7 +108,10 @@ test('deep nesting and endless sums are refused by name, not by a stack overflow
 });
 
 test('a body over the limit is refused as soon as it passes it, and the rest is not read', async (t) => {
-	const announced = await fetch(`http://127.0.0.1:${calculatorPort}/`, { method: 'POST', body: 'x'.repeat(200 * 1024) });
+	const announced = await fetch(`http://127.0.0.1:${calculatorPort}/`, {
+		method: 'POST',
+		body: 'x'.repeat(200 * 1024),
+	});
 	t.is(announced.status, 413);
 	t.regex(await announced.text(), /at most 65536 bytes/);
 	// Streamed without a length: the answer comes while most of the 100 MB was never sent.
@@ -112,7 +119,9 @@ test('a body over the limit is refused as soon as it passes it, and the rest is 
 	const socket = connect(calculatorPort, '127.0.0.1');
 	await new Promise((r) => socket.once('connect', r));
 	let answer = '';
-	socket.on('data', (d) => { answer += d; });
+	socket.on('data', (d) => {
+		answer += d;
+	});
 	const closed = new Promise((r) => socket.once('close', r));
 	socket.on('error', () => {});
 	socket.write('POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n');
@@ -128,8 +137,16 @@ test('a body over the limit is refused as soon as it passes it, and the rest is 
 });
 
 test('only / and /health exist: any other path is 404, whatever the method', async (t) => {
-	for (const [method, path] of [['POST', '/nope'], ['POST', '/../../etc/passwd'], ['GET', '/nope'], ['DELETE', '/x']]) {
-		const res = await fetch(`http://127.0.0.1:${calculatorPort}${path}`, { method, body: method === 'POST' ? '1+1' : undefined });
+	for (const [method, path] of [
+		['POST', '/nope'],
+		['POST', '/../../etc/passwd'],
+		['GET', '/nope'],
+		['DELETE', '/x'],
+	]) {
+		const res = await fetch(`http://127.0.0.1:${calculatorPort}${path}`, {
+			method,
+			body: method === 'POST' ? '1+1' : undefined,
+		});
 		t.is(res.status, 404, `${method} ${path}`);
 	}
 	t.is((await fetch(`http://127.0.0.1:${calculatorPort}/health`, { method: 'POST', body: '1' })).status, 405);
@@ -142,7 +159,9 @@ test('a client that sends its headers a byte at a time is dropped once header ti
 	socket.on('error', () => {});
 	const closed = new Promise<void>((r) => socket.once('close', () => r()));
 	let open = true;
-	void closed.then(() => { open = false; });
+	void closed.then(() => {
+		open = false;
+	});
 	const text = 'POST / HTTP/1.1\r\nx-slow: ';
 	for (let i = 0; open && i < 60; i++) {
 		socket.write(text[i] ?? 'a');

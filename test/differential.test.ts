@@ -11,7 +11,9 @@ import { assertNothingLeft, labcheck, ROOT, snapshot } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'labcheck-differential-'));
 
-test.before(async () => { await labcheck(['clean']); });
+test.before(async () => {
+	await labcheck(['clean']);
+});
 
 for (const file of readdirSync(join(ROOT, 'fixtures/differential')).filter((f) => f.endsWith('.yaml'))) {
 	test.serial(`fixture ${file}: the lab measures what the model predicts`, async (t) => {
@@ -20,13 +22,21 @@ for (const file of readdirSync(join(ROOT, 'fixtures/differential')).filter((f) =
 	});
 }
 
-for (const [seed, docker] of [[1001, false], [1002, false], [1003, false], [2001, true]] as const) {
-	test.serial(`random ${docker ? 'Docker ' : ''}lab, seed ${seed}: every check as predicted, nothing left`, async (t) => {
-		const before = await snapshot();
-		const result = await runTopology(docker ? randomDockerTopology(seed) : randomTopology(seed), dir);
-		t.falsy(result.error, result.error);
-		t.true(result.checks > 0);
-		t.deepEqual(result.disagreements, [], `seed ${seed}`);
-		await assertNothingLeft(t, before);
-	});
+for (const [seed, docker] of [
+	[1001, false],
+	[1002, false],
+	[1003, false],
+	[2001, true],
+] as const) {
+	test.serial(
+		`random ${docker ? 'Docker ' : ''}lab, seed ${seed}: every check as predicted, nothing left`,
+		async (t) => {
+			const before = await snapshot();
+			const result = await runTopology(docker ? randomDockerTopology(seed) : randomTopology(seed), dir);
+			t.falsy(result.error, result.error);
+			t.true(result.checks > 0);
+			t.deepEqual(result.disagreements, [], `seed ${seed}`);
+			await assertNothingLeft(t, before);
+		},
+	);
 }

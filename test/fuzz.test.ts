@@ -11,7 +11,12 @@ import { labcheck } from './helpers/cli.js';
 
 test('300 generated and mutated scenarios: a plan and predictions, or a positioned error, and no warning', async (t) => {
 	let valid = 0;
-	await fc.assert(fc.asyncProperty(scenarioText, async (text) => { if ((await judgeQuietly(text)).valid) valid++; }), { numRuns: 300 });
+	await fc.assert(
+		fc.asyncProperty(scenarioText, async (text) => {
+			if ((await judgeQuietly(text)).valid) valid++;
+		}),
+		{ numRuns: 300 },
+	);
 	t.log(`${valid} of 300 were valid scenarios`);
 	t.pass();
 });
@@ -24,7 +29,10 @@ test('the CLI answers generated scenarios with exit 0, 1 or 2 and one line per p
 		writeFileSync(file, text);
 		for (const command of ['validate', 'predict']) {
 			const run = await labcheck([command, file]);
-			t.true([0, 1, 2].includes(run.exitCode!), `${command} case${i}: exit ${run.exitCode}\n${run.stderr}\n--- case ---\n${text}`);
+			t.true(
+				[0, 1, 2].includes(run.exitCode!),
+				`${command} case${i}: exit ${run.exitCode}\n${run.stderr}\n--- case ---\n${text}`,
+			);
 			t.notRegex(run.stderr as string, /a bug|\n\s+at /, `${command} case${i}`);
 		}
 	}

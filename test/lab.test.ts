@@ -7,33 +7,63 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { mkdirSync, symlinkSync } from 'node:fs';
-import { assertNothingLeft, BIN, interruptBuild, ROOT, labcheck, labNamespaces, snapshot, startSlowRun } from './helpers/cli.js';
+import {
+	assertNothingLeft,
+	BIN,
+	interruptBuild,
+	ROOT,
+	labcheck,
+	labNamespaces,
+	snapshot,
+	startSlowRun,
+} from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
 
 // LAB-REFERENCE §1-§3, written here independently of the scenarios' own expectations.
 const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {
 	'scenarios/nat.yaml': {
-		'ping vm -> internet': 'reachable', 'ping vm -> host': 'reachable', 'ping vm -> neighbour': 'reachable',
-		'ping host -> vm': 'unreachable', 'ping neighbour -> vm': 'unreachable',
+		'ping vm -> internet': 'reachable',
+		'ping vm -> host': 'reachable',
+		'ping vm -> neighbour': 'reachable',
+		'ping host -> vm': 'unreachable',
+		'ping neighbour -> vm': 'unreachable',
 	},
 	'scenarios/port-forward.yaml': {
-		'ssh host -> host:1234': 'reachable', 'ping host -> vm': 'unreachable', 'ssh neighbour -> host:1234': 'reachable',
-		'ping neighbour -> vm': 'unreachable', 'http host -> host:50000': 'reachable',
+		'ssh host -> host:1234': 'reachable',
+		'ping host -> vm': 'unreachable',
+		'ssh neighbour -> host:1234': 'reachable',
+		'ping neighbour -> vm': 'unreachable',
+		'http host -> host:50000': 'reachable',
 	},
 	'scenarios/bridge.yaml': {
-		'ping vm -> internet': 'reachable', 'ping vm -> host': 'reachable', 'ping vm -> neighbour': 'reachable',
-		'ping host -> vm': 'reachable', 'ping neighbour -> vm': 'reachable', 'ping internet -> vm': 'reachable',
-		'ping internet -> host': 'reachable', 'ssh neighbour -> vm': 'reachable',
+		'ping vm -> internet': 'reachable',
+		'ping vm -> host': 'reachable',
+		'ping vm -> neighbour': 'reachable',
+		'ping host -> vm': 'reachable',
+		'ping neighbour -> vm': 'reachable',
+		'ping internet -> vm': 'reachable',
+		'ping internet -> host': 'reachable',
+		'ssh neighbour -> vm': 'reachable',
 	},
 };
 
-type Result = { id: string; actual: string; predicted?: string; passed: boolean; status: string; seenFrom?: string; detail: string; explanation?: string };
+type Result = {
+	id: string;
+	actual: string;
+	predicted?: string;
+	passed: boolean;
+	status: string;
+	seenFrom?: string;
+	detail: string;
+	explanation?: string;
+};
 const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as { labId: string; results: Result[] };
 
 // Start from a clean machine, as Mininet's tests do with `mn -c`: leftovers of an earlier crash are not this run's.
-test.before(async () => { await labcheck(['clean']); });
-
+test.before(async () => {
+	await labcheck(['clean']);
+});
 
 for (const [scenario, expected] of Object.entries(REFERENCE)) {
 	test.serial(`${scenario} reproduces LAB-REFERENCE and leaves nothing behind`, async (t) => {
@@ -43,22 +73,29 @@ for (const [scenario, expected] of Object.entries(REFERENCE)) {
 		t.is(run.exitCode, 0, run.stdout + run.stderr);
 		const measured = Object.fromEntries(readJson(json).results.map((r) => [r.id, r.actual]));
 		t.deepEqual(measured, expected);
-		t.deepEqual(Object.fromEntries(readJson(json).results.map((r) => [r.id, r.predicted])), expected, 'the model predicted the lab');
+		t.deepEqual(
+			Object.fromEntries(readJson(json).results.map((r) => [r.id, r.predicted])),
+			expected,
+			'the model predicted the lab',
+		);
 		await assertNothingLeft(t, before);
 	});
 }
 
-test.serial('port forwarding is NAT at work: the VM sees 10.0.2.2, SSH logs in, the calculator answers 22', async (t) => {
-	const json = join(tmp, 'pf.json');
-	const run = await labcheck(['run', 'scenarios/port-forward.yaml', '--json', json, '--no-report']);
-	t.is(run.exitCode, 0, run.stdout + run.stderr);
-	const byId = Object.fromEntries(readJson(json).results.map((r) => [r.id, r]));
-	t.is(byId['ssh neighbour -> host:1234'].seenFrom, '10.0.2.2');
-	t.is(byId['ssh host -> host:1234'].seenFrom, '10.0.2.2');
-	t.regex(byId['http host -> host:50000'].detail, /result = 22/);
-	t.is(byId['ping host -> vm'].status, 'filtered', 'a silent drop, as the students saw: timeout');
-	t.regex(byId['ping host -> vm'].explanation!, /inside host's NAT engine/);
-});
+test.serial(
+	'port forwarding is NAT at work: the VM sees 10.0.2.2, SSH logs in, the calculator answers 22',
+	async (t) => {
+		const json = join(tmp, 'pf.json');
+		const run = await labcheck(['run', 'scenarios/port-forward.yaml', '--json', json, '--no-report']);
+		t.is(run.exitCode, 0, run.stdout + run.stderr);
+		const byId = Object.fromEntries(readJson(json).results.map((r) => [r.id, r]));
+		t.is(byId['ssh neighbour -> host:1234'].seenFrom, '10.0.2.2');
+		t.is(byId['ssh host -> host:1234'].seenFrom, '10.0.2.2');
+		t.regex(byId['http host -> host:50000'].detail, /result = 22/);
+		t.is(byId['ping host -> vm'].status, 'filtered', 'a silent drop, as the students saw: timeout');
+		t.regex(byId['ping host -> vm'].explanation!, /inside host's NAT engine/);
+	},
+);
 
 test.serial('report.md reads like a lab report: addresses, matrix, verdicts, why, evidence, footer', async (t) => {
 	const report = join(tmp, 'nat.md');
@@ -66,7 +103,13 @@ test.serial('report.md reads like a lab report: addresses, matrix, verdicts, why
 	t.is(run.exitCode, 0);
 	const md = readFileSync(report, 'utf8');
 	t.true(md.startsWith('# VirtualBox NAT\n'));
-	for (const heading of ['## Nodes and addresses', '## Connectivity matrix', '## Expectations', '## Why', '## Evidence']) {
+	for (const heading of [
+		'## Nodes and addresses',
+		'## Connectivity matrix',
+		'## Expectations',
+		'## Why',
+		'## Evidence',
+	]) {
 		t.true(md.includes(`\n${heading}\n`), heading);
 	}
 	t.true(md.includes('| **vm** | vm | eth0 | 10.0.2.15/24 | vm-nat | default via 10.0.2.2 | — |'));
@@ -113,7 +156,8 @@ test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 	const run = await child;
 	t.is(run.exitCode, 130);
 	t.regex(run.stderr, /SIGINT: tearing the lab down/);
-	// The probe in flight did not finish: it is neither judged nor reported as failed, and the run says it was interrupted.
+	// The probe in flight did not finish: it is neither judged nor reported as failed, and the run says it was
+	// interrupted.
 	t.notRegex(run.stdout, /ping host -> vm/);
 	t.regex(run.stdout, /interrupted by SIGINT: 0 of 1 checks finished/);
 	t.notRegex(run.stdout, /expectations (held|failed)/);
@@ -123,8 +167,18 @@ test.serial('Ctrl-C in the middle of a probe tears the lab down', async (t) => {
 test.serial('an interrupted run writes reports that say so, and `labcheck report` keeps saying it', async (t) => {
 	const json = join(tmp, 'interrupted.json');
 	const md = join(tmp, 'interrupted.md');
-	const child = labcheck(['run', 'fixtures/slow.yaml', '--report', md, '--json', json, '--junit', join(tmp, 'interrupted.xml')]);
-	for (let i = 0; i < 400 && !(await labNamespaces()).some((n) => n.endsWith('-vm')); i++) await new Promise((r) => setTimeout(r, 25));
+	const child = labcheck([
+		'run',
+		'fixtures/slow.yaml',
+		'--report',
+		md,
+		'--json',
+		json,
+		'--junit',
+		join(tmp, 'interrupted.xml'),
+	]);
+	for (let i = 0; i < 400 && !(await labNamespaces()).some((n) => n.endsWith('-vm')); i++)
+		await new Promise((r) => setTimeout(r, 25));
 	await new Promise((r) => setTimeout(r, 1500));
 	child.kill('SIGTERM');
 	const run = await child;
@@ -144,9 +198,16 @@ test.serial('an error nothing caught, mid-run, still tears the lab down and exit
 	const before = await snapshot();
 	// A real uncaught exception in the CLI's process, thrown while the slow fixture's probe waits (20 s).
 	const crash = `data:text/javascript,setTimeout(() => { throw new Error("injected crash") }, 4000)`;
-	const run = await execa(process.execPath, ['--import', crash, BIN, 'run', 'fixtures/slow.yaml', '--no-report'], { cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
+	const run = await execa(process.execPath, ['--import', crash, BIN, 'run', 'fixtures/slow.yaml', '--no-report'], {
+		cwd: ROOT,
+		reject: false,
+		env: { FORCE_COLOR: '0' },
+	});
 	t.is(run.exitCode, 3, run.stderr);
-	t.regex(run.stderr, /labcheck failed unexpectedly \(a bug — please report it\): Error: injected crash[\s\S]*tearing the lab down/);
+	t.regex(
+		run.stderr,
+		/labcheck failed unexpectedly \(a bug — please report it\): Error: injected crash[\s\S]*tearing the lab down/,
+	);
 	await assertNothingLeft(t, before);
 });
 
@@ -174,16 +235,26 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 	t.regex(up.stdout, /lab \w{4} is up/);
 	const addr = await labcheck(['exec', 'host', '--', 'ip', '-4', '-o', 'addr', 'show', 'eth0']);
 	t.regex(addr.stdout, /inet 10\.1\.5\.22\/16/);
-	const curl = await labcheck(['exec', 'neighbour', '--', process.execPath, '-e',
-		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" }).then((r) => r.text()).then((b) => process.stdout.write(b))']);
+	const curl = await labcheck([
+		'exec',
+		'neighbour',
+		'--',
+		process.execPath,
+		'-e',
+		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" }).then((r) => r.text()).then((b) => process.stdout.write(b))',
+	]);
 	t.is(curl.stdout, 'result = 22\r\n');
 	const sshLine = /ssh: +npx labcheck (exec host -- ssh .*)$/m.exec(up.stdout as string)![1];
 	const ssh = await labcheck([...sshLine.split(' '), 'echo', '$SSH_CONNECTION']);
 	t.regex(ssh.stdout as string, /^10\.0\.2\.2 \d+ 10\.0\.2\.15 22\n$/, 'the OpenSSH client logs in through host:1234');
 	const why = await labcheck(['why', 'scenarios/port-forward.yaml', 'neighbour', 'host', '1234']);
-	t.regex(why.stdout as string, /▸ host: port forward 1234 → vm 10\.0\.2\.15:22/, 'the model\'s path');
+	t.regex(why.stdout as string, /▸ host: port forward 1234 → vm 10\.0\.2\.15:22/, "the model's path");
 	t.regex(why.stdout as string, /measured in lab \w{4}: reachable/);
-	t.regex(why.stdout as string, /host: nat -A PREROUTING .*--dport 1234 .*-j DNAT --to-destination 10\.0\.2\.15:22 \(\+1 packets\)/, 'the DNAT rule counted the probe');
+	t.regex(
+		why.stdout as string,
+		/host: nat -A PREROUTING .*--dport 1234 .*-j DNAT --to-destination 10\.0\.2\.15:22 \(\+1 packets\)/,
+		'the DNAT rule counted the probe',
+	);
 	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
 	t.is(wrong.exitCode, 2);
 	t.regex(wrong.stderr, /has no node "hots"[\s\S]*did you mean "host"\?/);
@@ -201,16 +272,28 @@ test.serial('doctor finds everything it needs on this machine', async (t) => {
 test.serial('a machine without iptables gets exit 3 and the command that fixes it', async (t) => {
 	const bin = join(tmp, 'bin-without-iptables');
 	mkdirSync(bin);
-	for (const tool of ['ip', 'sh']) symlinkSync((await execa('sh', ['-c', `command -v ${tool}`])).stdout, join(bin, tool));
-	const run = await execa(process.execPath, [BIN, 'run', 'scenarios/nat.yaml'], { cwd: ROOT, reject: false, env: { PATH: bin, FORCE_COLOR: '0' }, extendEnv: false });
+	for (const tool of ['ip', 'sh'])
+		symlinkSync((await execa('sh', ['-c', `command -v ${tool}`])).stdout, join(bin, tool));
+	const run = await execa(process.execPath, [BIN, 'run', 'scenarios/nat.yaml'], {
+		cwd: ROOT,
+		reject: false,
+		env: { PATH: bin, FORCE_COLOR: '0' },
+		extendEnv: false,
+	});
 	t.is(run.exitCode, 3);
 	t.is(run.stderr, '✖ this machine lacks iptables\n  run `npx labcheck doctor --fix` (or apt-get install iptables)');
 	t.deepEqual(await labNamespaces(), []);
 });
 
 test.serial('without root, labcheck says it needs CAP_NET_ADMIN and exits 3', async (t) => {
-	const run = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'run', 'scenarios/nat.yaml'],
-		{ cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } });
+	const run = await execa(
+		'setpriv',
+		['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, 'run', 'scenarios/nat.yaml'],
+		{ cwd: ROOT, reject: false, env: { FORCE_COLOR: '0' } },
+	);
 	t.is(run.exitCode, 3);
-	t.regex(run.stderr, /^✖ labcheck builds labs in network namespaces and needs root \(CAP_NET_ADMIN\)\n {2}run it as root/);
+	t.regex(
+		run.stderr,
+		/^✖ labcheck builds labs in network namespaces and needs root \(CAP_NET_ADMIN\)\n {2}run it as root/,
+	);
 });

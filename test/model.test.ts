@@ -10,8 +10,10 @@ import type { Plan, PlanCheck } from '../src/plan/types.js';
 import { loadScenario, parseScenario } from '../src/scenario/load.js';
 import { labcheck, ROOT } from './helpers/cli.js';
 
-const at = (plan: Plan, step: number) => plan.steps.slice(0, step).reduce((p, s) => s.actions.filter((a) => a.expect === 'ok').reduce(applyAction, p), plan);
-const prediction = (plan: Plan, check: PlanCheck) => predict({ plan: at(plan, check.step), absent: absentAfter(plan, check.step) }, check)!;
+const at = (plan: Plan, step: number) =>
+	plan.steps.slice(0, step).reduce((p, s) => s.actions.filter((a) => a.expect === 'ok').reduce(applyAction, p), plan);
+const prediction = (plan: Plan, check: PlanCheck) =>
+	predict({ plan: at(plan, check.step), absent: absentAfter(plan, check.step) }, check)!;
 
 for (const file of readdirSync(join(ROOT, 'scenarios'))) {
 	test(`the model predicts every expectation of ${file}, step by step`, async (t) => {
@@ -91,7 +93,7 @@ expect:
   - tcp c -> b:50001: auto
   - tcp b -> a:22: auto
 `);
-	t.is(only(plan, 'tcp a -> b:50001').outcome, 'reachable', 'the reply to a TCP connection a opened passes a\'s group');
+	t.is(only(plan, 'tcp a -> b:50001').outcome, 'reachable', "the reply to a TCP connection a opened passes a's group");
 	t.regex(only(plan, 'tcp c -> b:50001').stop!, /allows no tcp\/50001 ingress from 10\.0\.0\.30/);
 	t.regex(only(plan, 'tcp b -> a:22').stop!, /a's security group allows no tcp\/22 ingress/);
 });
@@ -108,5 +110,9 @@ test('`labcheck why` names targets as expectations do: node@floating after a ste
 	t.is(outside.exitCode, 2);
 	t.regex(outside.stderr, /198\.51\.100\.7 is not an address of this lab/);
 	const allowed = await labcheck(['why', 'scenarios/nat.yaml', 'vm', '198.51.100.7', '--allow-external']);
-	t.regex(allowed.stdout, /host: NAT engine: source 10\.0\.2\.15 becomes 10\.1\.5\.22/, 'the model follows it once allowed; nothing is probed without a kept lab');
+	t.regex(
+		allowed.stdout,
+		/host: NAT engine: source 10\.0\.2\.15 becomes 10\.1\.5\.22/,
+		'the model follows it once allowed; nothing is probed without a kept lab',
+	);
 });

@@ -5,18 +5,34 @@ import { execSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assertNothingLeft, BIN, labcheck, labNamespaces, labProcesses, ROOT, snapshot, startSlowRun } from './helpers/cli.js';
+import {
+	assertNothingLeft,
+	BIN,
+	labcheck,
+	labNamespaces,
+	labProcesses,
+	ROOT,
+	snapshot,
+	startSlowRun,
+} from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-reliability-'));
 
-test.before(async () => { await labcheck(['clean']); });
+test.before(async () => {
+	await labcheck(['clean']);
+});
 
 test('a FIFO, a device and an oversized file are refused at once, with the reason', async (t) => {
 	const fifo = join(tmp, 'f.yaml');
 	execSync(`mkfifo ${fifo}`);
 	const big = join(tmp, 'big.yaml');
 	writeFileSync(big, `name: big\nnodes: {}\n# ${'x'.repeat(2 * 1024 * 1024)}\n`);
-	for (const [file, reason] of [[fifo, /not a regular file/], ['/dev/zero', /not a regular file/], [big, /a scenario may have at most 1048576/], [tmp, /it is a directory/]] as const) {
+	for (const [file, reason] of [
+		[fifo, /not a regular file/],
+		['/dev/zero', /not a regular file/],
+		[big, /a scenario may have at most 1048576/],
+		[tmp, /it is a directory/],
+	] as const) {
 		const run = await labcheck(['validate', file]);
 		t.is(run.exitCode, 2, `${file}: ${run.stderr}`);
 		t.regex(run.stderr as string, reason);
@@ -32,7 +48,10 @@ test('huge generated scenarios answer with a verdict, not a hang: 50,000 unknown
 	t.regex(unknown.stderr as string, /keys\.yaml:3:1: unknown key "k0"/);
 	const nodes = join(tmp, 'nodes.yaml');
 	const hosts = Array.from({ length: 1000 }, (_, i) => `  h${i}: { kind: host, on: lan }`).join('\n');
-	writeFileSync(nodes, `name: big\nnetworks: { lan: { subnet: 10.0.0.0/16 } }\nnodes:\n${hosts}\nexpect: ["ping * -> *": auto]\n`);
+	writeFileSync(
+		nodes,
+		`name: big\nnetworks: { lan: { subnet: 10.0.0.0/16 } }\nnodes:\n${hosts}\nexpect: ["ping * -> *": auto]\n`,
+	);
 	const pairs = await labcheck(['validate', nodes]);
 	t.is(pairs.exitCode, 2);
 	t.regex(pairs.stderr as string, /999,000 checks; one scenario may have at most 250,000/);
@@ -45,13 +64,16 @@ test('validate lists the commands a scenario runs inside its nodes', async (t) =
 	t.regex(run.stdout as string, /vm: touch \/tmp\/labcheck-harm/);
 });
 
-for (const file of readdirSync(new URL('../../fixtures/regressions/', import.meta.url)).filter((f) => f.endsWith('.yaml'))) {
+for (const file of readdirSync(new URL('../../fixtures/regressions/', import.meta.url)).filter((f) =>
+	f.endsWith('.yaml'),
+)) {
 	test.serial(`regression ${file} holds for real and leaves nothing`, async (t) => {
 		const before = await snapshot();
 		const run = await labcheck(['run', `fixtures/regressions/${file}`, '--no-report']);
 		t.is(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
 		await assertNothingLeft(t, before);
-		for (const path of ['/tmp/labcheck-harm', '/etc/labcheck-harm', '/usr/bin/labcheck-harm', '/root/labcheck-harm']) t.false(existsSync(path), `${path} is not on the machine`);
+		for (const path of ['/tmp/labcheck-harm', '/etc/labcheck-harm', '/usr/bin/labcheck-harm', '/root/labcheck-harm'])
+			t.false(existsSync(path), `${path} is not on the machine`);
 		t.true(existsSync('/bin/true'));
 	});
 }
@@ -73,11 +95,19 @@ test.serial('down refuses the id of a run still going, and an unknown id', async
 test.serial('clean removes the lab of a killed run that is a zombie (its parent has not reaped it yet)', async (t) => {
 	const before = await snapshot();
 	// sh starts labcheck in the background, then becomes `sleep`, which never waits for its child.
-	const holder = spawn('sh', ['-c', `${process.execPath} ${BIN} run fixtures/slow.yaml --no-report >/dev/null 2>&1 & echo $!; exec sleep 120`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
-	const pid = Number(await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))));
-	for (let i = 0; i < 400 && !(await labProcesses()).some((p) => /sshd -D -e -f \/run\/labcheck/.test(p)); i++) await new Promise((r) => setTimeout(r, 50));
+	const holder = spawn(
+		'sh',
+		['-c', `${process.execPath} ${BIN} run fixtures/slow.yaml --no-report >/dev/null 2>&1 & echo $!; exec sleep 120`],
+		{ cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+	);
+	const pid = Number(
+		await new Promise<string>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()))),
+	);
+	for (let i = 0; i < 400 && !(await labProcesses()).some((p) => /sshd -D -e -f \/run\/labcheck/.test(p)); i++)
+		await new Promise((r) => setTimeout(r, 50));
 	process.kill(pid, 'SIGKILL');
-	for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 20));
+	for (let i = 0; i < 100 && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); i++)
+		await new Promise((r) => setTimeout(r, 20));
 	t.regex(readFileSync(`/proc/${pid}/stat`, 'utf8'), /\) Z /, 'the killed run is a zombie');
 	t.true((await labNamespaces()).length > 0);
 	const clean = await labcheck(['clean']);
@@ -88,7 +118,10 @@ test.serial('clean removes the lab of a killed run that is a zombie (its parent 
 
 test('escape sequences in a scenario never reach the terminal', async (t) => {
 	const file = join(tmp, 'escape.yaml');
-	writeFileSync(file, 'name: "\\e[2J\\e[31mowned"\nnodes:\n  host: { kind: host, on: "\\e[2Jroom" }\n"\\e]0;title\\a": 1\n');
+	writeFileSync(
+		file,
+		'name: "\\e[2J\\e[31mowned"\nnodes:\n  host: { kind: host, on: "\\e[2Jroom" }\n"\\e]0;title\\a": 1\n',
+	);
 	const run = await labcheck(['validate', file]);
 	t.is(run.exitCode, 2);
 	t.false(/[\x07\x1b]/.test(`${run.stdout}${run.stderr}`), 'no control character printed');
@@ -99,7 +132,10 @@ test('escape sequences in a scenario never reach the terminal', async (t) => {
 test('predict on 400 hosts all pairs (159,600 checks) prints all of it into a pipe: no argument list overflows the stack, no output cut at exit', async (t) => {
 	const file = join(tmp, 'hosts400.yaml');
 	const hosts = Array.from({ length: 400 }, (_, i) => `  h${i}: { kind: host, on: lan }`).join('\n');
-	writeFileSync(file, `name: big\nnetworks: { lan: { subnet: 10.0.0.0/16 } }\nnodes:\n${hosts}\nexpect: ["ping * -> *": auto]\n`);
+	writeFileSync(
+		file,
+		`name: big\nnetworks: { lan: { subnet: 10.0.0.0/16 } }\nnodes:\n${hosts}\nexpect: ["ping * -> *": auto]\n`,
+	);
 	const run = await labcheck(['predict', file]);
 	t.is(run.exitCode, 0, (run.stderr as string).slice(0, 500));
 	t.regex((run.stdout as string).slice(-300), /predicted 159600 checks/, (run.stdout as string).slice(-300));

@@ -14,7 +14,18 @@ const out = (name: string) => join(tmp, name);
 
 test.before(async () => {
 	await labcheck(['clean']);
-	const nat = await labcheck(['run', 'scenarios/nat.yaml', '--report', out('nat.md'), '--html', out('nat.html'), '--junit', out('nat.xml'), '--json', out('nat.json')]);
+	const nat = await labcheck([
+		'run',
+		'scenarios/nat.yaml',
+		'--report',
+		out('nat.md'),
+		'--html',
+		out('nat.html'),
+		'--junit',
+		out('nat.xml'),
+		'--json',
+		out('nat.json'),
+	]);
 	if (nat.exitCode !== 0) throw new Error(`${nat.stdout}${nat.stderr}`);
 	const failing = await labcheck(['run', 'fixtures/failing.yaml', '--no-report', '--junit', out('failing.xml')]);
 	if (failing.exitCode !== 1) throw new Error(`${failing.stdout}${failing.stderr}`);
@@ -31,17 +42,34 @@ test('report.md carries a Mermaid topology of every node and network', (t) => {
 test('report.html renders offline in Chromium: the diagram, the matrix, nothing fetched', async (t) => {
 	const browser = await chromium.launch({
 		executablePath: '/usr/bin/chromium',
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+		args: [
+			'--headless',
+			'--no-sandbox',
+			'--disable-gpu',
+			'--disable-quic',
+			'--no-first-run',
+			'--disable-background-networking',
+			'--disable-component-update',
+			'--disable-sync',
+		],
 	});
 	try {
 		const page = await browser.newPage({ viewport: { width: 1200, height: 1600 } });
 		const fetched: string[] = [];
-		page.on('request', (r) => { if (!r.url().startsWith('file:')) fetched.push(r.url()); });
+		page.on('request', (r) => {
+			if (!r.url().startsWith('file:')) fetched.push(r.url());
+		});
 		await page.goto(`file://${out('nat.html')}`);
 		await page.waitForSelector('pre.mermaid svg', { timeout: 20_000 });
 		t.is(await page.locator('pre.mermaid svg g.node').count(), 8, '5 nodes and 3 networks drawn');
 		const matrix = page.locator('table', { hasText: 'from \\ to' });
-		t.deepEqual(await matrix.locator('tr').nth(3).locator('td').allInnerTexts(), ['vm', '✓ ping', '✓ ping', '✓ ping', '·']);
+		t.deepEqual(await matrix.locator('tr').nth(3).locator('td').allInnerTexts(), [
+			'vm',
+			'✓ ping',
+			'✓ ping',
+			'✓ ping',
+			'·',
+		]);
 		t.deepEqual(fetched, []);
 		mkdirSync(join(ROOT, 'test-artifacts'), { recursive: true });
 		await page.screenshot({ path: join(ROOT, 'test-artifacts', 'report-nat.png'), fullPage: true });
@@ -50,7 +78,8 @@ test('report.html renders offline in Chromium: the diagram, the matrix, nothing 
 	}
 });
 
-const xml = (file: string) => new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(out(file), 'utf8'));
+const xml = (file: string) =>
+	new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '' }).parse(readFileSync(out(file), 'utf8'));
 
 test('results.xml has one test case per expectation; failures carry the measurement and the evidence', (t) => {
 	const passing = xml('nat.xml').testsuites;
@@ -95,7 +124,11 @@ test('`labcheck ci github` and `ci gitlab` write one job per scenario that insta
 	t.deepEqual(job.strategy.matrix.scenario, ['scenarios/nat.yaml', 'scenarios/bridge.yaml']);
 	t.false(job.strategy['fail-fast']);
 	const runs = job.steps.map((s: { run?: string }) => s.run).filter(Boolean);
-	t.deepEqual(runs.slice(0, 3), ['npm ci', 'sudo npx labcheck doctor --fix', 'sudo npx labcheck run "${{ matrix.scenario }}" --report report.md --html report.html --junit results.xml --json results.json']);
+	t.deepEqual(runs.slice(0, 3), [
+		'npm ci',
+		'sudo npx labcheck doctor --fix',
+		'sudo npx labcheck run "${{ matrix.scenario }}" --report report.md --html report.html --junit results.xml --json results.json',
+	]);
 	t.true(runs.includes('cat report.md >> "$GITHUB_STEP_SUMMARY"'));
 	t.is(job.steps.at(-1).uses, 'actions/upload-artifact@v4');
 	const gl = await labcheck(['ci', 'gitlab', '--stdout']);

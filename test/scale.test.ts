@@ -13,35 +13,60 @@ import { assertNothingLeft, labcheck, labNamespaces, snapshot } from './helpers/
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 
-/** A LAN of `n` hosts, the first `silent` of them with a security group without ICMP: they answer no ping and get no reply. */
+/**
+ * A LAN of `n` hosts, the first `silent` of them with a security group without ICMP: they answer no ping and get no
+ * reply.
+ */
 function lan(n: number, silent: number, wildcard = false): { file: string; expected: Record<string, string> } {
 	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
 	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/24 } }', 'nodes:'];
-	hosts.forEach((h, i) => lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`));
+	hosts.forEach((h, i) =>
+		lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`),
+	);
 	lines.push('expect:');
 	const expected: Record<string, string> = {};
-	for (const [i, a] of hosts.entries()) for (const [j, b] of hosts.entries()) {
-		if (i === j) continue;
-		expected[`ping ${a} -> ${b}`] = i < silent || j < silent ? 'unreachable' : 'reachable';
-		if (!wildcard) lines.push(`  - ping ${a} -> ${b}: { expect: ${expected[`ping ${a} -> ${b}`]}, count: 1 }`);
-	}
+	for (const [i, a] of hosts.entries())
+		for (const [j, b] of hosts.entries()) {
+			if (i === j) continue;
+			expected[`ping ${a} -> ${b}`] = i < silent || j < silent ? 'unreachable' : 'reachable';
+			if (!wildcard) lines.push(`  - ping ${a} -> ${b}: { expect: ${expected[`ping ${a} -> ${b}`]}, count: 1 }`);
+		}
 	if (wildcard) lines.push('  - ping * -> *: { expect: auto, count: 1 }');
 	const file = join(tmp, `lan-${n}-${silent}${wildcard ? '-wildcard' : ''}.yaml`);
 	writeFileSync(file, `${lines.join('\n')}\n`);
 	return { file, expected };
 }
 
-async function runMatrix(t: import('ava').ExecutionContext, n: number, silent: number, flags: string[] = [], wildcard = false) {
+async function runMatrix(
+	t: import('ava').ExecutionContext,
+	n: number,
+	silent: number,
+	flags: string[] = [],
+	wildcard = false,
+) {
 	const { file, expected } = lan(n, silent, wildcard);
 	const json = join(tmp, 'results.json');
 	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q', ...flags]);
-	t.is(run.exitCode, 0, run.stdout.split('\n').filter((l) => l.includes('✖')).slice(0, 5).join('\n') + run.stderr);
-	const results = (JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; actual: string; status: string }> }).results;
+	t.is(
+		run.exitCode,
+		0,
+		run.stdout
+			.split('\n')
+			.filter((l) => l.includes('✖'))
+			.slice(0, 5)
+			.join('\n') + run.stderr,
+	);
+	const results = (
+		JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; actual: string; status: string }> }
+	).results;
 	t.deepEqual(Object.fromEntries(results.map((r) => [r.id, r.actual])), expected);
-	t.true(results.filter((r) => r.actual === 'unreachable').every((r) => r.status === 'filtered'), 'silent pairs are silent drops');
+	t.true(
+		results.filter((r) => r.actual === 'unreachable').every((r) => r.status === 'filtered'),
+		'silent pairs are silent drops',
+	);
 }
 
-test.serial('a socket opened through a node\'s network belongs to the node, not to labcheck\'s namespace', async (t) => {
+test.serial("a socket opened through a node's network belongs to the node, not to labcheck's namespace", async (t) => {
 	const name = `lc-test-${process.pid}`;
 	await execa('ip', ['netns', 'add', name]);
 	const server = createServer((s) => s.end()).listen(0, '127.0.0.1');
@@ -49,13 +74,20 @@ test.serial('a socket opened through a node\'s network belongs to the node, not 
 	const { port } = server.address() as AddressInfo;
 	const network = NetNamespace.open(`/run/netns/${name}`);
 	try {
-		t.notRegex(network.within(() => readFileSync('/proc/thread-self/net/dev', 'utf8')), /eth0|ens|enp/, 'inside, only the namespace\'s own lo');
+		t.notRegex(
+			network.within(() => readFileSync('/proc/thread-self/net/dev', 'utf8')),
+			/eth0|ens|enp/,
+			"inside, only the namespace's own lo",
+		);
 		t.regex(readFileSync('/proc/thread-self/net/dev', 'utf8'), /lo:/, 'and labcheck is back home afterwards');
 		// labcheck's own loopback has a listener on `port`; the node's loopback is down and has none.
 		const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
-			network.connect('127.0.0.1', port).once('connect', () => resolve(undefined)).once('error', resolve);
+			network
+				.connect('127.0.0.1', port)
+				.once('connect', () => resolve(undefined))
+				.once('error', resolve);
 		});
-		t.truthy(error, 'the connection did not reach the listener in labcheck\'s namespace');
+		t.truthy(error, "the connection did not reach the listener in labcheck's namespace");
 		t.regex(error!.code ?? '', /ENETUNREACH|ECONNREFUSED/);
 	} finally {
 		network.close();
@@ -71,12 +103,18 @@ test.serial('a 16-host matrix with 8 silent hosts: all 240 cells right, nothing 
 	await assertNothingLeft(t, before);
 });
 
-test.serial('"ping * -> *: auto" on the same LAN: 240 pairs, the model\'s expectation for each, all held', async (t) => {
-	await runMatrix(t, 16, 8, [], true);
-});
+test.serial(
+	'"ping * -> *: auto" on the same LAN: 240 pairs, the model\'s expectation for each, all held',
+	async (t) => {
+		await runMatrix(t, 16, 8, [], true);
+	},
+);
 
 test.serial('the verdicts hold while three busy loops saturate both CPUs', async (t) => {
-	const hog = spawn('sh', ['-c', 'for i in 1 2 3; do (while :; do :; done) & done; wait'], { detached: true, stdio: 'ignore' });
+	const hog = spawn('sh', ['-c', 'for i in 1 2 3; do (while :; do :; done) & done; wait'], {
+		detached: true,
+		stdio: 'ignore',
+	});
 	try {
 		await runMatrix(t, 12, 6);
 	} finally {
@@ -84,43 +122,57 @@ test.serial('the verdicts hold while three busy loops saturate both CPUs', async
 	}
 });
 
-test.serial('with --concurrency 1 (one probe at a time) every cell is still right; a bad value is a usage error', async (t) => {
-	await runMatrix(t, 4, 1, ['--concurrency', '1']);
-	const bad = await labcheck(['run', lan(4, 1).file, '--concurrency', 'lots']);
-	t.is(bad.exitCode, 2);
-	t.regex(bad.stderr, /--concurrency.*'lots' is invalid\. a whole number of probes/);
-	t.deepEqual(await labNamespaces(), [], 'nothing was built');
-});
+test.serial(
+	'with --concurrency 1 (one probe at a time) every cell is still right; a bad value is a usage error',
+	async (t) => {
+		await runMatrix(t, 4, 1, ['--concurrency', '1']);
+		const bad = await labcheck(['run', lan(4, 1).file, '--concurrency', 'lots']);
+		t.is(bad.exitCode, 2);
+		t.regex(bad.stderr, /--concurrency.*'lots' is invalid\. a whole number of probes/);
+		t.deepEqual(await labNamespaces(), [], 'nothing was built');
+	},
+);
 
 test.serial('every probe tells a refusal from silence, from inside the node', async (t) => {
 	const file = join(tmp, 'negatives.yaml');
-	writeFileSync(file, [
-		'name: negatives',
-		'networks: { lan: { subnet: 10.0.0.0/24 }, elsewhere: { subnet: 10.0.1.0/24 } }',
-		'nodes:',
-		'  a: { kind: host, on: lan, address: 10.0.0.10 }',
-		'  far: { kind: host, on: elsewhere, address: 10.0.1.10 }',
-		'  silent: { kind: host, on: lan, address: 10.0.0.11, security_group: [] }',
-		'  closed: { kind: host, on: lan, address: 10.0.0.12 }',
-		'expect:',
-		'  - tcp a -> closed:22: unreachable',
-		'  - tcp a -> silent:22: unreachable',
-		'  - http a -> closed:8080: unreachable',
-		'  - http a -> silent:8080: { expect: unreachable, timeout: 400 }',
-		'  - ssh a -> closed:2222: unreachable',
-		'  - ssh a -> silent: { expect: unreachable, timeout: 400 }',
-		'  - ping a -> silent: unreachable',
-		'  - tcp a -> far:22: unreachable',
-		'',
-	].join('\n'));
+	writeFileSync(
+		file,
+		[
+			'name: negatives',
+			'networks: { lan: { subnet: 10.0.0.0/24 }, elsewhere: { subnet: 10.0.1.0/24 } }',
+			'nodes:',
+			'  a: { kind: host, on: lan, address: 10.0.0.10 }',
+			'  far: { kind: host, on: elsewhere, address: 10.0.1.10 }',
+			'  silent: { kind: host, on: lan, address: 10.0.0.11, security_group: [] }',
+			'  closed: { kind: host, on: lan, address: 10.0.0.12 }',
+			'expect:',
+			'  - tcp a -> closed:22: unreachable',
+			'  - tcp a -> silent:22: unreachable',
+			'  - http a -> closed:8080: unreachable',
+			'  - http a -> silent:8080: { expect: unreachable, timeout: 400 }',
+			'  - ssh a -> closed:2222: unreachable',
+			'  - ssh a -> silent: { expect: unreachable, timeout: 400 }',
+			'  - ping a -> silent: unreachable',
+			'  - tcp a -> far:22: unreachable',
+			'',
+		].join('\n'),
+	);
 	const json = join(tmp, 'negatives.json');
 	const run = await labcheck(['run', file, '--json', json, '--no-report']);
 	t.is(run.exitCode, 0, run.stdout + run.stderr);
-	const status = Object.fromEntries((JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; status: string }> }).results.map((r) => [r.id, r.status]));
+	const status = Object.fromEntries(
+		(JSON.parse(readFileSync(json, 'utf8')) as { results: Array<{ id: string; status: string }> }).results.map((r) => [
+			r.id,
+			r.status,
+		]),
+	);
 	t.deepEqual(status, {
-		'tcp a -> closed:22': 'refused', 'tcp a -> silent:22': 'filtered',
-		'http a -> closed:8080': 'refused', 'http a -> silent:8080': 'filtered',
-		'ssh a -> closed:2222': 'refused', 'ssh a -> silent': 'filtered',
+		'tcp a -> closed:22': 'refused',
+		'tcp a -> silent:22': 'filtered',
+		'http a -> closed:8080': 'refused',
+		'http a -> silent:8080': 'filtered',
+		'ssh a -> closed:2222': 'refused',
+		'ssh a -> silent': 'filtered',
 		'ping a -> silent': 'filtered',
 		'tcp a -> far:22': 'no-route',
 	});

@@ -28,12 +28,20 @@ function tokenize(text: string): Token[] {
 export function parseExpression(text: string): Expr {
 	const tokens = tokenize(text);
 	const operators = tokens.filter((t) => t.type === 'op').length;
-	if (operators > EXPRESSION_LIMITS.operators) throw new ParseError(`too many operators (${operators}): at most ${EXPRESSION_LIMITS.operators}, one service call each`);
+	if (operators > EXPRESSION_LIMITS.operators)
+		throw new ParseError(
+			`too many operators (${operators}): at most ${EXPRESSION_LIMITS.operators}, one service call each`,
+		);
 	let pos = 0;
 	let depth = 0;
 	const nested = <T>(fn: () => T): T => {
-		if (++depth > EXPRESSION_LIMITS.depth) throw new ParseError(`nested too deep: at most ${EXPRESSION_LIMITS.depth} levels of parentheses or signs`);
-		try { return fn(); } finally { depth--; }
+		if (++depth > EXPRESSION_LIMITS.depth)
+			throw new ParseError(`nested too deep: at most ${EXPRESSION_LIMITS.depth} levels of parentheses or signs`);
+		try {
+			return fn();
+		} finally {
+			depth--;
+		}
 	};
 	const peek = () => tokens[pos];
 	const describe = (t: Token | undefined) => (t ? `"${t.value}" at position ${t.at + 1}` : 'end of input');
@@ -41,11 +49,13 @@ export function parseExpression(text: string): Expr {
 	const primary = (): Expr => {
 		const t = tokens[pos++];
 		if (t?.type === 'number') return { kind: 'number', value: t.value };
-		if (t?.type === 'op' && t.value === '-') return { kind: 'binary', op: '-', left: { kind: 'number', value: 0 }, right: nested(primary) };
+		if (t?.type === 'op' && t.value === '-')
+			return { kind: 'binary', op: '-', left: { kind: 'number', value: 0 }, right: nested(primary) };
 		if (t?.type === 'paren' && t.value === '(') {
 			const inner = nested(sum);
 			const close = tokens[pos++];
-			if (close?.type !== 'paren' || close.value !== ')') throw new ParseError(`expected ")" but found ${describe(close)}`);
+			if (close?.type !== 'paren' || close.value !== ')')
+				throw new ParseError(`expected ")" but found ${describe(close)}`);
 			return inner;
 		}
 		throw new ParseError(`expected a number or "(" but found ${describe(t)}`);
@@ -69,7 +79,10 @@ export function parseExpression(text: string): Expr {
 }
 
 /** Evaluates the tree, one `apply` call per operator, left operand first. */
-export async function evaluate(expr: Expr, apply: (op: Operator, a: number, b: number) => Promise<number>): Promise<number> {
+export async function evaluate(
+	expr: Expr,
+	apply: (op: Operator, a: number, b: number) => Promise<number>,
+): Promise<number> {
 	if (expr.kind === 'number') return expr.value;
 	const a = await evaluate(expr.left, apply);
 	const b = await evaluate(expr.right, apply);

@@ -9,6 +9,7 @@ export const backends = {
 export type BackendName = keyof typeof backends;
 
 export async function loadBackend(name: string): Promise<Backend> {
-	if (!Object.hasOwn(backends, name)) throw new UsageError(`unknown backend "${name}"; known: ${Object.keys(backends).join(', ')}`);
+	if (!Object.hasOwn(backends, name))
+		throw new UsageError(`unknown backend "${name}"; known: ${Object.keys(backends).join(', ')}`);
 	return backends[name as BackendName]();
 }

@@ -22,7 +22,10 @@ export interface Lab {
 	act(action: PlanAction, next: Plan): Promise<ActionResult>;
 	/** Runs a shell command inside a node: its exit code and output. */
 	exec(node: string, command: string): Promise<{ exitCode: number; output: string }>;
-	/** The route the kernel of each `node` picks for its `address` (`ip route get`), as evidence for unreachable results; in the order asked. */
+	/**
+	 * The route the kernel of each `node` picks for its `address` (`ip route get`), as evidence for unreachable results;
+	 * in the order asked.
+	 */
 	routes?(queries: Array<{ node: string; address: string }>): Promise<Array<string | undefined>>;
 	/** Lets go of what labcheck holds only while it runs (its sockets in the nodes) and leaves the lab up. */
 	detach(): Promise<void>;
@@ -37,4 +40,7 @@ export interface Backend {
 	build(plan: Plan, options: BuildOptions): Promise<Lab>;
 }
 
-export interface ActionResult { ok: boolean; detail: string }
+export interface ActionResult {
+	ok: boolean;
+	detail: string;
+}

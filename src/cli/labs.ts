@@ -9,17 +9,40 @@ import { didYouMean } from '../scenario/suggest.js';
 
 export async function exec(node: string, command: string[], flags: { lab?: string }): Promise<number> {
 	const labs = (await keptLabs()).filter((l) => !flags.lab || l.id === flags.lab);
-	if (labs.length === 0) throw new UsageError(flags.lab ? `no lab "${flags.lab}" is up` : 'no lab is up', 'start one with `npx labcheck up <scenario>`');
-	if (labs.length > 1) throw new UsageError(`${labs.length} labs are up (${labs.map((l) => l.id).join(', ')})`, 'choose one with --lab ID');
+	if (labs.length === 0)
+		throw new UsageError(
+			flags.lab ? `no lab "${flags.lab}" is up` : 'no lab is up',
+			'start one with `npx labcheck up <scenario>`',
+		);
+	if (labs.length > 1)
+		throw new UsageError(
+			`${labs.length} labs are up (${labs.map((l) => l.id).join(', ')})`,
+			'choose one with --lab ID',
+		);
 	const [lab] = labs;
 	const container = lab.containers?.[node];
 	const namespace = lab.nodes[node];
 	const names = [...Object.keys(lab.nodes), ...Object.keys(lab.containers ?? {})];
-	if (!namespace && !container) throw new UsageError(`lab ${lab.id} has no node "${node}"`, didYouMean(node, names) ?? `nodes: ${names.join(', ')}`);
+	if (!namespace && !container)
+		throw new UsageError(
+			`lab ${lab.id} has no node "${node}"`,
+			didYouMean(node, names) ?? `nodes: ${names.join(', ')}`,
+		);
 	if (command.length === 0) command = ['/bin/sh'];
 	const argv = container
-		? ['docker', '-H', `unix://${container.socket}`, 'exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), container.name, ...command]
-		: [...await enterNode({ id: lab.id, dir: stateDir(lab.id), namespace, node, hosts: lab.hosts ?? '' }), ...command];
+		? [
+				'docker',
+				'-H',
+				`unix://${container.socket}`,
+				'exec',
+				...(process.stdin.isTTY ? ['-it'] : ['-i']),
+				container.name,
+				...command,
+			]
+		: [
+				...(await enterNode({ id: lab.id, dir: stateDir(lab.id), namespace, node, hosts: lab.hosts ?? '' })),
+				...command,
+			];
 	const result = spawnSync(argv[0], argv.slice(1), { stdio: 'inherit' });
 	return result.status ?? 1;
 }
@@ -29,10 +52,18 @@ export async function down(id: string | undefined): Promise<number> {
 		const state = (await readStates()).find((s) => s.id === id);
 		if (!state) {
 			const kept = (await keptLabs()).map((l) => l.id);
-			throw new UsageError(`no lab "${id}" exists`, kept.length > 0 ? `labs kept by \`up\`: ${kept.join(', ')}` : 'no lab is up; `npx labcheck clean` removes what killed runs left');
+			throw new UsageError(
+				`no lab "${id}" exists`,
+				kept.length > 0
+					? `labs kept by \`up\`: ${kept.join(', ')}`
+					: 'no lab is up; `npx labcheck clean` removes what killed runs left',
+			);
 		}
 		if (!state.kept && isAlive(state.pid, state.pidStart)) {
-			throw new UsageError(`lab ${id} belongs to a run still going (pid ${state.pid}); \`down\` removes labs kept by \`up\``, `stop that run (Ctrl-C in its terminal, or kill ${state.pid}): it tears its lab down itself`);
+			throw new UsageError(
+				`lab ${id} belongs to a run still going (pid ${state.pid}); \`down\` removes labs kept by \`up\``,
+				`stop that run (Ctrl-C in its terminal, or kill ${state.pid}): it tears its lab down itself`,
+			);
 		}
 		if (!state.kept) {
 			const { namespaces } = await cleanDead();
@@ -47,6 +78,10 @@ export async function down(id: string | undefined): Promise<number> {
 
 export async function clean(): Promise<number> {
 	const { labs, namespaces } = await cleanAll();
-	console.log(labs.length === 0 && namespaces === 0 ? 'nothing to clean' : `removed ${labs.length} lab(s), ${namespaces} namespace(s) and their processes`);
+	console.log(
+		labs.length === 0 && namespaces === 0
+			? 'nothing to clean'
+			: `removed ${labs.length} lab(s), ${namespaces} namespace(s) and their processes`,
+	);
 	return 0;
 }

@@ -33,10 +33,18 @@ export async function measure(scenario: string, check: PlanCheck): Promise<boole
 	let path = lab.nodes[check.from] ? `/run/netns/${lab.nodes[check.from]}` : undefined;
 	if (container) {
 		const Docker = (await import('dockerode')).default;
-		const pid = await new Docker({ socketPath: container.socket }).getContainer(container.name).inspect().then((i) => i.State.Pid, () => 0);
+		const pid = await new Docker({ socketPath: container.socket })
+			.getContainer(container.name)
+			.inspect()
+			.then(
+				(i) => i.State.Pid,
+				() => 0,
+			);
 		if (!pid) {
-			console.log(chalk.dim(`
-${check.from} is not running in lab ${lab.id}: nothing to measure from it`));
+			console.log(
+				chalk.dim(`
+${check.from} is not running in lab ${lab.id}: nothing to measure from it`),
+			);
 			return true;
 		}
 		path = `/proc/${pid}/ns/net`;
@@ -47,16 +55,29 @@ ${check.from} is not running in lab ${lab.id}: nothing to measure from it`));
 	const network = NetNamespace.open(path);
 	try {
 		const request = { probe: check.probe, address: check.to.address, port: check.to.port, options: check.options };
-		const result = await probes[check.probe as ProbeName].run(request, { network, sshKeyFile: join(stateDir(lab.id), 'id_ed25519') });
-		console.log(`\nmeasured in lab ${lab.id}: ${result.status === 'ok' ? chalk.green('reachable') : chalk.red(`unreachable (${result.status})`)} — ${result.detail}${result.seenFrom ? `; the target saw ${result.seenFrom}` : ''}`);
+		const result = await probes[check.probe as ProbeName].run(request, {
+			network,
+			sshKeyFile: join(stateDir(lab.id), 'id_ed25519'),
+		});
+		console.log(
+			`\nmeasured in lab ${lab.id}: ${result.status === 'ok' ? chalk.green('reachable') : chalk.red(`unreachable (${result.status})`)} — ${result.detail}${result.seenFrom ? `; the target saw ${result.seenFrom}` : ''}`,
+		);
 	} finally {
 		network.close();
 	}
 	const after = await Promise.all(namespaces.map(([, ns]) => counters(ns)));
-	const moved = namespaces.flatMap(([node], i) => [...after[i]].filter(([rule, n]) => n > (before[i].get(rule) ?? 0))
-		.map(([rule, n]) => `  ${node}: ${rule} ${chalk.dim(`(+${n - (before[i].get(rule) ?? 0)} packets)`)}`));
-	console.log(moved.length > 0 ? `rules whose counters moved:\n${moved.join('\n')}` : 'no labcheck rule counted a packet');
-	const route = await execa('nsenter', [`--net=${path}`, 'ip', 'route', 'get', check.to.address], { reject: false, all: true });
+	const moved = namespaces.flatMap(([node], i) =>
+		[...after[i]]
+			.filter(([rule, n]) => n > (before[i].get(rule) ?? 0))
+			.map(([rule, n]) => `  ${node}: ${rule} ${chalk.dim(`(+${n - (before[i].get(rule) ?? 0)} packets)`)}`),
+	);
+	console.log(
+		moved.length > 0 ? `rules whose counters moved:\n${moved.join('\n')}` : 'no labcheck rule counted a packet',
+	);
+	const route = await execa('nsenter', [`--net=${path}`, 'ip', 'route', 'get', check.to.address], {
+		reject: false,
+		all: true,
+	});
 	console.log(`${check.from}$ ip route get ${check.to.address}\n  ${(route.all ?? '').trim().split('\n')[0]}`);
 	return true;
 }

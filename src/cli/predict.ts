@@ -16,7 +16,8 @@ import { measure } from './measure.js';
 /** The plan as it stands after each step: index 0 is the lab as built. */
 function planAt(plan: Plan): Plan[] {
 	const states = [plan];
-	for (const step of plan.steps) states.push(step.actions.filter((a) => a.expect === 'ok').reduce(applyAction, states.at(-1)!));
+	for (const step of plan.steps)
+		states.push(step.actions.filter((a) => a.expect === 'ok').reduce(applyAction, states.at(-1)!));
 	return states;
 }
 
@@ -30,20 +31,46 @@ export async function predictScenario(file: string, flags: { allowExternal?: boo
 		const p = predict({ plan: states[check.step], absent: absentAfter(plan, check.step) }, check)!;
 		const agrees = check.expect === 'auto' || check.expect === p.outcome;
 		if (!agrees) disagree++;
-		results.push({ check, result: { status: p.status, detail: p.path, ms: 0 }, actual: p.outcome, passed: agrees, predicted: p });
+		results.push({
+			check,
+			result: { status: p.status, detail: p.path, ms: 0 },
+			actual: p.outcome,
+			passed: agrees,
+			predicted: p,
+		});
 		const mark = agrees ? chalk.green('✓') : chalk.red('✖');
-		console.log(`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}${p.outcome === 'unreachable' ? ` (${p.status})` : ''}${agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)}`);
+		console.log(
+			`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}${p.outcome === 'unreachable' ? ` (${p.status})` : ''}${agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)}`,
+		);
 		console.log(chalk.dim(`    ${p.path}${p.stop ? ` ✗ ${p.stop}` : ''}`));
 	}
-	const summary = { plan, labId: 'model', startedAt: '', durationMs: 0, results, actions: [], passed: 0, failed: 0, environment: { labcheck: '', node: '', kernel: '', backend: 'model', command: '' } };
+	const summary = {
+		plan,
+		labId: 'model',
+		startedAt: '',
+		durationMs: 0,
+		results,
+		actions: [],
+		passed: 0,
+		failed: 0,
+		environment: { labcheck: '', node: '', kernel: '', backend: 'model', command: '' },
+	};
 	console.log('');
 	printMatrix(summary, results, (line) => console.log(line));
-	console.log(chalk.dim(`\npredicted ${results.length} checks in ${(performance.now() - started).toFixed(0)} ms, nothing built`));
+	console.log(
+		chalk.dim(`\npredicted ${results.length} checks in ${(performance.now() - started).toFixed(0)} ms, nothing built`),
+	);
 	if (disagree > 0) console.log(chalk.red(`${disagree} expectation(s) of the scenario disagree with the model`));
 	return disagree === 0 ? 0 : 1;
 }
 
-export async function why(file: string, from: string, to: string, port: string | undefined, flags: { step?: string; allowExternal?: boolean }): Promise<number> {
+export async function why(
+	file: string,
+	from: string,
+	to: string,
+	port: string | undefined,
+	flags: { step?: string; allowExternal?: boolean },
+): Promise<number> {
 	const plan = buildPlan(await loadScenario(file));
 	const names = plan.nodes.map((n) => n.name);
 	if (!names.includes(from)) throw new UsageError(`unknown node "${from}"`, didYouMean(from, names));
@@ -51,14 +78,23 @@ export async function why(file: string, from: string, to: string, port: string |
 	const target = resolveTarget(plan, to, { allowExternal: flags.allowExternal });
 	if (typeof target === 'string') throw new UsageError(target, to.includes('@') ? undefined : didYouMean(to, names));
 	const check: PlanCheck = {
-		id: `${port ? 'tcp' : 'ping'} ${from} -> ${to}${port ? `:${port}` : ''}`, step, at: { file, line: 0, col: 0 },
-		probe: port ? 'tcp' : 'ping', from, to: { ...target, label: to, port: port ? Number(port) : undefined }, expect: 'auto', options: {},
+		id: `${port ? 'tcp' : 'ping'} ${from} -> ${to}${port ? `:${port}` : ''}`,
+		step,
+		at: { file, line: 0, col: 0 },
+		probe: port ? 'tcp' : 'ping',
+		from,
+		to: { ...target, label: to, port: port ? Number(port) : undefined },
+		expect: 'auto',
+		options: {},
 	};
 	const p = predict({ plan: planAt(plan)[step], absent: absentAfter(plan, step) }, check)!;
-	console.log(`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`);
+	console.log(
+		`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`,
+	);
 	for (const hop of p.path.split(' ▸ ')) console.log(`  ▸ ${hop}`);
 	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}`));
 	if (p.seenFrom) console.log(chalk.dim(`  the target sees the packets come from ${p.seenFrom}`));
-	if (!(await measure(plan.file, check))) console.log(chalk.dim('\n(the model only: start the lab with `labcheck up` to measure it too)'));
+	if (!(await measure(plan.file, check)))
+		console.log(chalk.dim('\n(the model only: start the lab with `labcheck up` to measure it too)'));
 	return 0;
 }

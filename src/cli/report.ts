@@ -3,7 +3,10 @@ import { htmlReporter, junitReporter, markdownReporter } from '../../reporters/i
 import { readResults } from '../../reporters/json.js';
 import type { Reporter } from '../run/types.js';
 
-export async function rerender(file: string, flags: { report: string; html?: string; junit?: string }): Promise<number> {
+export async function rerender(
+	file: string,
+	flags: { report: string; html?: string; junit?: string },
+): Promise<number> {
 	const summaries = await readResults(file);
 	const reporters: Reporter[] = [markdownReporter(flags.report)];
 	if (flags.html) reporters.push(htmlReporter(flags.html));

@@ -1,6 +1,12 @@
 // `labcheck run` and `labcheck up`: load, plan, build, probe, report.
 import chalk from 'chalk';
-import { htmlReporter, jsonReporter, junitReporter, markdownReporter, terminalReporter } from '../../reporters/index.js';
+import {
+	htmlReporter,
+	jsonReporter,
+	junitReporter,
+	markdownReporter,
+	terminalReporter,
+} from '../../reporters/index.js';
 import { loadBackend } from '../backends/index.js';
 import { cleanDead } from '../backends/netns/clean.js';
 import { buildPlan } from '../plan/build.js';
@@ -42,10 +48,16 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 	let failed = 0;
 	for (const plan of plans) {
 		try {
-			const { summary, lab } = await track(runPlan(plan, {
-				backend, reporters, concurrency: flags.concurrency,
-				command: `npx labcheck ${argv.join(' ')}`, onLab: guard, signal: interruption,
-			}));
+			const { summary, lab } = await track(
+				runPlan(plan, {
+					backend,
+					reporters,
+					concurrency: flags.concurrency,
+					command: `npx labcheck ${argv.join(' ')}`,
+					onLab: guard,
+					signal: interruption,
+				}),
+			);
 			if (summary.interrupted) return 1; // the signal handler exits with the signal's code
 			release(lab);
 			failed += summary.failed;
@@ -62,17 +74,27 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 	const [plan] = await planAll([file], flags);
 	const backend = await loadBackend(flags.backend);
 	await cleanDead();
-	const { summary, lab } = await track(runPlan(plan, {
-		backend, reporters: [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })], keep: true,
-		command: `npx labcheck ${argv.join(' ')}`, onLab: guard, signal: interruption,
-	}));
+	const { summary, lab } = await track(
+		runPlan(plan, {
+			backend,
+			reporters: [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })],
+			keep: true,
+			command: `npx labcheck ${argv.join(' ')}`,
+			onLab: guard,
+			signal: interruption,
+		}),
+	);
 	if (summary.interrupted) return 1;
 	release(lab);
 	console.log(`\n${chalk.bold(`lab ${lab.id} is up`)} — nodes:`);
 	for (const node of plan.nodes) {
-		console.log(`  ${node.name.padEnd(12)} ${node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ')}${node.services.length ? chalk.dim(`  ${node.services.map((s) => `${s.name}:${s.port}`).join(' ')}`) : ''}`);
+		console.log(
+			`  ${node.name.padEnd(12)} ${node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ')}${node.services.length ? chalk.dim(`  ${node.services.map((s) => `${s.name}:${s.port}`).join(' ')}`) : ''}`,
+		);
 	}
-	console.log(`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`);
+	console.log(
+		`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`,
+	);
 	for (const line of sshHints(plan, lab.sshKeyFile)) console.log(`ssh:     ${chalk.cyan(line)}`);
 	console.log(`stop:    ${chalk.cyan('npx labcheck down')}`);
 	return summary.failed === 0 ? 0 : 1;
@@ -82,17 +104,24 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 function sshHints(plan: Plan, key: string | undefined): string[] {
 	if (!key) return [];
 	const options = `-i ${key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null`;
-	return plan.nodes.flatMap((node) => node.services.filter((s) => s.name === 'sshd').map((sshd) => {
-		const forward = plan.nodes.flatMap((host) => host.nat.flatMap((nat) => nat.forwards.map((f) => ({ host, f }))))
-			.find(({ f }) => f.guest === node.name && f.guestPort === sshd.port);
-		if (forward) return `npx labcheck exec ${forward.host.name} -- ssh ${options} -p ${forward.f.hostPort} root@${forward.host.interfaces[0].address}`;
-		const published = node.container?.publish.find((p) => p.containerPort === sshd.port);
-		if (published) {
-			const engine = plan.nodes.find((n) => n.name === node.container!.engine)!;
-			return `npx labcheck exec ${engine.name} -- ssh ${options} -p ${published.hostPort} root@${engine.interfaces[0].address}`;
-		}
-		if (node.container) return `npx labcheck exec ${node.container.engine} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
-		const from = plan.nodes.find((n) => n !== node && !n.auto)?.name ?? node.name;
-		return `npx labcheck exec ${from} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
-	}));
+	return plan.nodes.flatMap((node) =>
+		node.services
+			.filter((s) => s.name === 'sshd')
+			.map((sshd) => {
+				const forward = plan.nodes
+					.flatMap((host) => host.nat.flatMap((nat) => nat.forwards.map((f) => ({ host, f }))))
+					.find(({ f }) => f.guest === node.name && f.guestPort === sshd.port);
+				if (forward)
+					return `npx labcheck exec ${forward.host.name} -- ssh ${options} -p ${forward.f.hostPort} root@${forward.host.interfaces[0].address}`;
+				const published = node.container?.publish.find((p) => p.containerPort === sshd.port);
+				if (published) {
+					const engine = plan.nodes.find((n) => n.name === node.container!.engine)!;
+					return `npx labcheck exec ${engine.name} -- ssh ${options} -p ${published.hostPort} root@${engine.interfaces[0].address}`;
+				}
+				if (node.container)
+					return `npx labcheck exec ${node.container.engine} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
+				const from = plan.nodes.find((n) => n !== node && !n.auto)?.name ?? node.name;
+				return `npx labcheck exec ${from} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
+			}),
+	);
 }

@@ -25,18 +25,29 @@ export function release(lab: Lab): void {
 
 /** A run in progress: an interrupted process exits once it has written its (interrupted) reports. */
 export function track<T>(run: Promise<T>): Promise<T> {
-	const settled = run.then(() => {}, () => {});
+	const settled = run.then(
+		() => {},
+		() => {},
+	);
 	runs.add(settled);
 	void settled.finally(() => runs.delete(settled));
 	return run;
 }
 
-/** Exits once what was written to stdout and stderr has left: into a pipe, writes are asynchronous and process.exit would cut them. */
+/**
+ * Exits once what was written to stdout and stderr has left: into a pipe, writes are asynchronous and process.exit
+ * would cut them.
+ */
 export async function exit(code: number): Promise<never> {
-	await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => {
-		if (!stream.writableNeedDrain && stream.writableLength === 0) resolve();
-		else stream.write('', () => resolve());
-	})));
+	await Promise.all(
+		[process.stdout, process.stderr].map(
+			(stream) =>
+				new Promise<void>((resolve) => {
+					if (!stream.writableNeedDrain && stream.writableLength === 0) resolve();
+					else stream.write('', () => resolve());
+				}),
+		),
+	);
 	process.exit(code);
 }
 
@@ -52,7 +63,10 @@ export function installSignalHandlers(): void {
 			stopping = true;
 			process.stderr.write(`\n${signal}: tearing the lab down…\n`);
 			controller.abort(signal);
-			const reported = Promise.race([Promise.allSettled([...runs]), new Promise((r) => setTimeout(r, REPORT_GRACE_MS).unref())]);
+			const reported = Promise.race([
+				Promise.allSettled([...runs]),
+				new Promise((r) => setTimeout(r, REPORT_GRACE_MS).unref()),
+			]);
 			void Promise.allSettled([teardownAll(), reported]).finally(() => exit(signal === 'SIGINT' ? 130 : 143));
 		});
 	}
@@ -61,7 +75,9 @@ export function installSignalHandlers(): void {
 		process.on(event, (error: unknown) => {
 			if (stopping) return;
 			stopping = true;
-			process.stderr.write(`\n✖ labcheck failed unexpectedly (a bug — please report it): ${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`);
+			process.stderr.write(
+				`\n✖ labcheck failed unexpectedly (a bug — please report it): ${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`,
+			);
 			void teardownAll().finally(() => exit(3));
 		});
 	}

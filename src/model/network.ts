@@ -11,7 +11,8 @@ export interface View {
 
 export const network = (v: View, name: string): PlanNetwork => v.plan.networks.find((n) => n.name === name)!;
 export const node = (v: View, name: string): PlanNode => v.plan.nodes.find((n) => n.name === name)!;
-const inNet = (v: View, iface: PlanInterface, address: string) => contains(parseCidr(network(v, iface.network).subnet), address);
+const inNet = (v: View, iface: PlanInterface, address: string) =>
+	contains(parseCidr(network(v, iface.network).subnet), address);
 
 /** Interfaces that exist and are up now. */
 export function upInterfaces(v: View, n: PlanNode): PlanInterface[] {
@@ -20,8 +21,14 @@ export function upInterfaces(v: View, n: PlanNode): PlanInterface[] {
 
 /** The node answering for `address` on `net` (an interface address, or a router's floating IP). */
 export function ownerOn(v: View, net: string, address: string): PlanNode | undefined {
-	return v.plan.nodes.find((n) => upInterfaces(v, n).some((i) => i.network === net && i.address === address))
-		?? v.plan.nodes.find((n) => n.floating.some((f) => f.address === address) && upInterfaces(v, n).some((i) => i.network === net && inNet(v, i, address)));
+	return (
+		v.plan.nodes.find((n) => upInterfaces(v, n).some((i) => i.network === net && i.address === address)) ??
+		v.plan.nodes.find(
+			(n) =>
+				n.floating.some((f) => f.address === address) &&
+				upInterfaces(v, n).some((i) => i.network === net && inNet(v, i, address)),
+		)
+	);
 }
 
 /**
@@ -29,9 +36,14 @@ export function ownerOn(v: View, net: string, address: string): PlanNode | undef
  * down (the weak host model): a packet reaching the node another way is still delivered to it.
  */
 export const ownsAddress = (v: View, n: PlanNode, address: string) =>
-	(!v.absent.has(n.name) && n.interfaces.some((i) => i.address === address)) || n.floating.some((f) => f.address === address);
+	(!v.absent.has(n.name) && n.interfaces.some((i) => i.address === address)) ||
+	n.floating.some((f) => f.address === address);
 
-export interface Route { iface: PlanInterface; via?: string; prefix: number }
+export interface Route {
+	iface: PlanInterface;
+	via?: string;
+	prefix: number;
+}
 
 /**
  * The route `n` takes to `address`: connected networks and static routes, longest prefix first.
@@ -47,10 +59,13 @@ export function lookup(v: View, n: PlanNode, address: string, hideNat = false): 
 	for (const r of n.routes) {
 		const prefix = r.to === 'default' ? 0 : parseCidr(r.to).prefix;
 		if (r.to !== 'default' && !contains(parseCidr(r.to), address)) continue;
-		const iface = upInterfaces(v, n).find((i) => inNet(v, i, r.via) && !(hideNat && n.nat.some((e) => e.network === i.network)));
+		const iface = upInterfaces(v, n).find(
+			(i) => inNet(v, i, r.via) && !(hideNat && n.nat.some((e) => e.network === i.network)),
+		);
 		if (iface) candidates.push({ iface, via: r.via, prefix });
 	}
 	return candidates.sort((a, b) => b.prefix - a.prefix)[0];
 }
 
-export const dockerNetwork = (v: View, iface: PlanInterface | undefined) => (iface ? network(v, iface.network).engine !== undefined : false);
+export const dockerNetwork = (v: View, iface: PlanInterface | undefined) =>
+	iface ? network(v, iface.network).engine !== undefined : false;

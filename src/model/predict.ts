@@ -3,20 +3,35 @@ import type { Outcome as PlanOutcome, Plan, PlanCheck } from '../plan/types.js';
 import { lookup, node, upInterfaces, type View } from './network.js';
 import { simulate, type Outcome } from './simulate.js';
 
-export interface Prediction { outcome: PlanOutcome; status: Outcome['status']; path: string; stop?: string; seenFrom?: string }
+export interface Prediction {
+	outcome: PlanOutcome;
+	status: Outcome['status'];
+	path: string;
+	stop?: string;
+	seenFrom?: string;
+}
 
 const PROTO = { ping: 'icmp', tcp: 'tcp', http: 'tcp', ssh: 'tcp' } as const;
 
 export function predict(v: View, check: PlanCheck): Prediction | undefined {
 	if (check.probe === 'exec') return undefined;
 	const from = node(v, check.from);
-	if (v.absent.has(from.name)) return { outcome: 'unreachable', status: 'filtered', path: `${from.name} is not running` };
+	if (v.absent.has(from.name))
+		return { outcome: 'unreachable', status: 'filtered', path: `${from.name} is not running` };
 	const dst = check.to.address;
 	const own = from.interfaces.find((i) => i.address === dst); // its own address, even on a link that is down
 	const route = lookup(v, from, dst, from.nat.length > 0);
 	const src = own?.address ?? route?.iface.address ?? upInterfaces(v, from)[0]?.address ?? '0.0.0.0';
-	const result = simulate(v, from.name, { src, dst, proto: PROTO[check.probe as keyof typeof PROTO], dport: check.to.port, app: check.probe === 'http' || check.probe === 'ssh' });
-	const path = result.hops.length ? result.hops.map((h) => `${h.node}: ${h.note}`).join(' ▸ ') : `${check.from}: delivered to itself`;
+	const result = simulate(v, from.name, {
+		src,
+		dst,
+		proto: PROTO[check.probe as keyof typeof PROTO],
+		dport: check.to.port,
+		app: check.probe === 'http' || check.probe === 'ssh',
+	});
+	const path = result.hops.length
+		? result.hops.map((h) => `${h.node}: ${h.note}`).join(' ▸ ')
+		: `${check.from}: delivered to itself`;
 	return {
 		outcome: result.status === 'ok' ? 'reachable' : 'unreachable',
 		status: result.status,

@@ -3,16 +3,38 @@
 // the same translations (conntrack). No I/O: the model that predicts what the lab will measure.
 import { contains, parseCidr } from '../net/ipv4.js';
 import type { PlanInterface, PlanNode } from '../plan/types.js';
-import { dockerNetwork, lookup, network, node as nodeOf, ownerOn, ownsAddress, upInterfaces, type View } from './network.js';
+import {
+	dockerNetwork,
+	lookup,
+	network,
+	node as nodeOf,
+	ownerOn,
+	ownsAddress,
+	upInterfaces,
+	type View,
+} from './network.js';
 
 export type Proto = 'icmp' | 'tcp';
 export interface Packet {
-	src: string; dst: string; proto: Proto; dport?: number;
+	src: string;
+	dst: string;
+	proto: Proto;
+	dport?: number;
 	/** The probe needs an answer from the application (http, ssh), not just an accepted connection (tcp). */
 	app?: boolean;
 }
-export interface Hop { node: string; note: string }
-type Translation = { node: string; kind: 'snat' | 'dnat'; before: string; after: string; beforePort?: number; afterPort?: number };
+export interface Hop {
+	node: string;
+	note: string;
+}
+type Translation = {
+	node: string;
+	kind: 'snat' | 'dnat';
+	before: string;
+	after: string;
+	beforePort?: number;
+	afterPort?: number;
+};
 
 /** How a probe ends in the model, with the status the real probe would report. */
 export interface Outcome {
@@ -26,7 +48,11 @@ export interface Outcome {
 
 const MAX_HOPS = 16;
 
-interface Walk { delivered?: { node: PlanNode; packet: Packet; arrivedOn?: PlanInterface }; status?: Outcome['status']; stop?: { node: string; why: string } }
+interface Walk {
+	delivered?: { node: PlanNode; packet: Packet; arrivedOn?: PlanInterface };
+	status?: Outcome['status'];
+	stop?: { node: string; why: string };
+}
 
 const listening = (n: PlanNode, port: number | undefined) => n.services.some((s) => !s.stopped && s.port === port);
 
@@ -40,17 +66,40 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 	// Docker's userland proxy: a container reaching its engine's own address on a published port is not
 	// DNATed (Docker skips packets from its bridges) — docker-proxy, listening on the engine, accepts and
 	// relays from the container network's gateway, across Docker's network isolation.
-	const proxied = packet.proto === 'tcp' && fromDockerBridge(v, there.delivered.arrivedOn) ? publishedBy(v, target, seen.dport) : undefined;
+	const proxied =
+		packet.proto === 'tcp' && fromDockerBridge(v, there.delivered.arrivedOn)
+			? publishedBy(v, target, seen.dport)
+			: undefined;
 	if (proxied) {
-		hops.push({ node: target.name, note: `docker-proxy accepts on port ${seen.dport} and relays to ${proxied.container.name} ${proxied.address}:${proxied.port}` });
+		hops.push({
+			node: target.name,
+			note:
+				`docker-proxy accepts on port ${seen.dport} and relays to ` +
+				`${proxied.container.name} ${proxied.address}:${proxied.port}`,
+		});
 		const gateway = v.plan.networks.find((x) => x.name === proxied.container.interfaces[0].network)?.gateway;
 		if (packet.app && !listening(proxied.container, proxied.port)) {
-			return { status: 'refused', hops, seenFrom: seen.src, stop: { node: proxied.container.name, why: `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes the connection` } };
+			return {
+				status: 'refused',
+				hops,
+				seenFrom: seen.src,
+				stop: {
+					node: proxied.container.name,
+					why:
+						`docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, ` +
+						'and closes the connection',
+				},
+			};
 		}
 		return { status: 'ok', hops, seenFrom: packet.app ? gateway : seen.src };
 	}
 	if (packet.proto === 'tcp' && !listening(target, seen.dport)) {
-		return { status: 'refused', hops, seenFrom: seen.src, stop: { node: target.name, why: `nothing listens on ${seen.dst}:${seen.dport}` } };
+		return {
+			status: 'refused',
+			hops,
+			seenFrom: seen.src,
+			stop: { node: target.name, why: `nothing listens on ${seen.dst}:${seen.dport}` },
+		};
 	}
 	hops.push({ node: target.name, note: `replies to ${seen.src}` });
 	const reply: Packet = { src: seen.dst, dst: seen.src, proto: packet.proto, app: packet.app };
@@ -60,7 +109,15 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 	return { status: 'ok', hops, seenFrom: seen.src };
 }
 
-function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translations: Translation[], reply: boolean, onRequestPath = new Set<string>()): Walk {
+function walk(
+	v: View,
+	start: PlanNode,
+	packet: Packet,
+	hops: Hop[],
+	translations: Translation[],
+	reply: boolean,
+	onRequestPath = new Set<string>(),
+): Walk {
 	let n = start;
 	let p = { ...packet };
 	let local = true;
@@ -71,21 +128,51 @@ function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translation
 		if (reply) p = unNat(n, p, translations, note);
 		else if (!local) {
 			const d = prerouting(v, n, p, arrivedOn);
-			if (d) { translations.push({ node: n.name, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport }); note(d.why); p = { ...p, dst: d.dst, dport: d.dport }; dnated = true; }
+			if (d) {
+				translations.push({
+					node: n.name,
+					kind: 'dnat',
+					before: p.dst,
+					after: d.dst,
+					beforePort: p.dport,
+					afterPort: d.dport,
+				});
+				note(d.why);
+				p = { ...p, dst: d.dst, dport: d.dport };
+				dnated = true;
+			}
 		} else {
 			const d = outputDnat(v, n, p);
-			if (d) { translations.push({ node: n.name, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport }); note(d.why); p = { ...p, dst: d.dst, dport: d.dport }; dnated = true; }
+			if (d) {
+				translations.push({
+					node: n.name,
+					kind: 'dnat',
+					before: p.dst,
+					after: d.dst,
+					beforePort: p.dport,
+					afterPort: d.dport,
+				});
+				note(d.why);
+				p = { ...p, dst: d.dst, dport: d.dport };
+				dnated = true;
+			}
 		}
 		if (ownsAddress(v, n, p.dst)) {
 			const denied = local ? undefined : securityGroup(n, p, reply);
 			if (denied) return { status: 'filtered', stop: { node: n.name, why: denied } };
 			return { delivered: { node: n, packet: p, arrivedOn } };
 		}
-		if (!local && !n.forwarding && !n.engine) return { status: 'filtered', stop: { node: n.name, why: `${n.name} does not forward packets that are not for it, and drops them` } };
+		if (!local && !n.forwarding && !n.engine)
+			return {
+				status: 'filtered',
+				stop: { node: n.name, why: `${n.name} does not forward packets that are not for it, and drops them` },
+			};
 		const route = lookup(v, n, p.dst, local && !reply && !dnated && n.nat.length > 0);
 		if (!route) {
 			const why = `${n.name} has no route to ${p.dst}`;
-			return local ? { status: 'no-route', stop: { node: n.name, why } } : { status: 'unreachable', stop: { node: n.name, why } };
+			return local
+				? { status: 'no-route', stop: { node: n.name, why } }
+				: { status: 'unreachable', stop: { node: n.name, why } };
 		}
 		if (!local) {
 			const blocked = reply ? undefined : forwardFilter(v, n, arrivedOn, route.iface, dnated);
@@ -93,18 +180,40 @@ function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translation
 		}
 		if (!reply) {
 			const s = postrouting(v, n, p, route.iface, dnated);
-			if (s) { translations.push({ node: n.name, kind: 'snat', before: p.src, after: s.src }); note(s.why); p = { ...p, src: s.src }; }
-		} else if (!local && p.proto === 'tcp' && p.app && !onRequestPath.has(n.name) && postrouting(v, n, p, route.iface, false)) {
+			if (s) {
+				translations.push({ node: n.name, kind: 'snat', before: p.src, after: s.src });
+				note(s.why);
+				p = { ...p, src: s.src };
+			}
+		} else if (
+			!local &&
+			p.proto === 'tcp' &&
+			p.app &&
+			!onRequestPath.has(n.name) &&
+			postrouting(v, n, p, route.iface, false)
+		) {
 			// A router that sees only the reply half of a TCP connection (asymmetric routes) picks it up
 			// mid-stream at the first data packet and applies its source NAT to it: the client drops the
 			// data. The handshake itself passes (a SYN-ACK alone is not tracked), so a plain connect works.
-			return { status: 'filtered', stop: { node: n.name, why: `${n.name} sees only the replies of this connection (the request went another way) and rewrites their source with its SNAT: ${p.dst} drops the answer` } };
+			return {
+				status: 'filtered',
+				stop: {
+					node: n.name,
+					why:
+						`${n.name} sees only the replies of this connection (the request went another way) ` +
+						`and rewrites their source with its SNAT: ${p.dst} drops the answer`,
+				},
+			};
 		}
 		const next = route.via ?? p.dst;
 		const neighbour = ownerOn(v, route.iface.network, next);
 		note(`→ ${route.iface.ifname} ${route.via ? `via ${route.via}` : 'on-link'} (${route.iface.network})`);
 		// No ARP answer: the kernel gives up after ~3 s, so a probe with a shorter timeout sees silence.
-		if (!neighbour) return { status: local ? 'filtered' : 'unreachable', stop: { node: n.name, why: `nothing on ${route.iface.network} answers ARP for ${next}` } };
+		if (!neighbour)
+			return {
+				status: local ? 'filtered' : 'unreachable',
+				stop: { node: n.name, why: `nothing on ${route.iface.network} answers ARP for ${next}` },
+			};
 		arrivedOn = upInterfaces(v, neighbour).find((i) => i.network === route.iface.network);
 		n = neighbour;
 		local = false;
@@ -114,15 +223,30 @@ function walk(v: View, start: PlanNode, packet: Packet, hops: Hop[], translation
 
 const inSubnet = (subnet: string, address: string) => contains(parseCidr(subnet), address);
 
-function prerouting(v: View, n: PlanNode, p: Packet, arrivedOn: PlanInterface | undefined): { dst: string; dport?: number; why: string } | undefined {
+function prerouting(
+	v: View,
+	n: PlanNode,
+	p: Packet,
+	arrivedOn: PlanInterface | undefined,
+): { dst: string; dport?: number; why: string } | undefined {
 	const local = ownsAddress(v, n, p.dst);
 	for (const nat of n.nat) {
 		if (!local || arrivedOn?.network === nat.network || p.proto !== 'tcp') continue;
 		const f = nat.forwards.find((x) => x.proto === 'tcp' && x.hostPort === p.dport);
-		if (f) return { dst: f.guestAddress, dport: f.guestPort, why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}` };
+		if (f)
+			return {
+				dst: f.guestAddress,
+				dport: f.guestPort,
+				why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}`,
+			};
 	}
 	const fip = n.floating.find((f) => f.address === p.dst);
-	if (fip) return { dst: fip.privateAddress, dport: p.dport, why: `floating IP ${fip.address} → ${fip.node} ${fip.privateAddress}` };
+	if (fip)
+		return {
+			dst: fip.privateAddress,
+			dport: p.dport,
+			why: `floating IP ${fip.address} → ${fip.node} ${fip.privateAddress}`,
+		};
 	// Docker's DNAT skips packets coming from its own bridges (docker-proxy answers those instead) —
 	// but for an internal network it has no such exception: the DNAT applies, and isolation drops it.
 	if (fromDockerBridge(v, arrivedOn)) return undefined;
@@ -133,7 +257,12 @@ function outputDnat(v: View, n: PlanNode, p: Packet): { dst: string; dport?: num
 	if (!ownsAddress(v, n, p.dst) || p.proto !== 'tcp') return undefined;
 	for (const nat of n.nat) {
 		const f = nat.forwards.find((x) => x.proto === 'tcp' && x.hostPort === p.dport);
-		if (f) return { dst: f.guestAddress, dport: f.guestPort, why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}` };
+		if (f)
+			return {
+				dst: f.guestAddress,
+				dport: f.guestPort,
+				why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}`,
+			};
 	}
 	return publish(v, n, p, true);
 }
@@ -142,26 +271,44 @@ function outputDnat(v: View, n: PlanNode, p: Packet): { dst: string; dport?: num
 function publish(v: View, n: PlanNode, p: Packet, local: boolean) {
 	if (!local || p.proto !== 'tcp') return undefined;
 	const pub = publishedBy(v, n, p.dport);
-	return pub && { dst: pub.address, dport: pub.port, why: `published port ${p.dport} → ${pub.container.name} ${pub.address}:${pub.port}` };
+	return (
+		pub && {
+			dst: pub.address,
+			dport: pub.port,
+			why: `published port ${p.dport} → ${pub.container.name} ${pub.address}:${pub.port}`,
+		}
+	);
 }
 
 /** Arrived from one of Docker's bridges that has its `-i BRIDGE -j RETURN` rule (every one but internal networks). */
-const fromDockerBridge = (v: View, iface: PlanInterface | undefined) => dockerNetwork(v, iface) && !network(v, iface!.network).internal;
+const fromDockerBridge = (v: View, iface: PlanInterface | undefined) =>
+	dockerNetwork(v, iface) && !network(v, iface!.network).internal;
 
-/** The running container a Docker engine node publishes `port` for. Docker maps no port of a container on an internal network. */
+/**
+ * The running container a Docker engine node publishes `port` for. Docker maps no port of a container on an internal
+ * network.
+ */
 function publishedBy(v: View, n: PlanNode, port: number | undefined) {
 	if (!n.engine) return undefined;
 	for (const c of v.plan.nodes) {
-		if (c.container?.engine !== n.name || v.absent.has(c.name) || network(v, c.interfaces[0].network).internal) continue;
+		if (c.container?.engine !== n.name || v.absent.has(c.name) || network(v, c.interfaces[0].network).internal)
+			continue;
 		const pub = c.container.publish.find((x) => x.proto === 'tcp' && x.hostPort === port);
 		if (pub) return { container: c, address: c.interfaces[0].address, port: pub.containerPort };
 	}
 	return undefined;
 }
 
-function forwardFilter(v: View, n: PlanNode, from: PlanInterface | undefined, to: PlanInterface, dnated: boolean): string | undefined {
+function forwardFilter(
+	v: View,
+	n: PlanNode,
+	from: PlanInterface | undefined,
+	to: PlanInterface,
+	dnated: boolean,
+): string | undefined {
 	const engine = n.nat.find((e) => e.network === to.network);
-	if (engine && !dnated) return `${n.name}'s NAT engine lets nothing into ${engine.subnet} but replies and port forwards`;
+	if (engine && !dnated)
+		return `${n.name}'s NAT engine lets nothing into ${engine.subnet} but replies and port forwards`;
 	if (n.engine && from && from.network !== to.network) {
 		const [a, b] = [network(v, from.network), network(v, to.network)];
 		if (a.internal || b.internal) return `${(a.internal ? a : b).name} is an internal Docker network: no way in or out`;
@@ -170,11 +317,19 @@ function forwardFilter(v: View, n: PlanNode, from: PlanInterface | undefined, to
 	return undefined;
 }
 
-function postrouting(v: View, n: PlanNode, p: Packet, out: PlanInterface, dnated: boolean): { src: string; why: string } | undefined {
+function postrouting(
+	v: View,
+	n: PlanNode,
+	p: Packet,
+	out: PlanInterface,
+	dnated: boolean,
+): { src: string; why: string } | undefined {
 	const address = out.address;
 	for (const nat of n.nat) {
-		if (out.network === nat.network && dnated) return { src: nat.gateway, why: `forwarded into the NAT: source becomes ${nat.gateway}` };
-		if (out.network !== nat.network && inSubnet(nat.subnet, p.src)) return { src: address, why: `NAT engine: source ${p.src} becomes ${address}` };
+		if (out.network === nat.network && dnated)
+			return { src: nat.gateway, why: `forwarded into the NAT: source becomes ${nat.gateway}` };
+		if (out.network !== nat.network && inSubnet(nat.subnet, p.src))
+			return { src: address, why: `NAT engine: source ${p.src} becomes ${address}` };
 	}
 	const fip = n.floating.find((f) => f.privateAddress === p.src);
 	if (fip) return { src: fip.address, why: `floating IP: source ${p.src} becomes ${fip.address}` };
@@ -193,8 +348,14 @@ function postrouting(v: View, n: PlanNode, p: Packet, out: PlanInterface, dnated
 function unNat(n: PlanNode, p: Packet, translations: Translation[], note: (t: string) => void): Packet {
 	let q = p;
 	for (const t of translations.filter((x) => x.node === n.name)) {
-		if (t.kind === 'snat' && q.dst === t.after) { q = { ...q, dst: t.before }; note(`reply: destination back to ${t.before}`); }
-		if (t.kind === 'dnat' && q.src === t.after) { q = { ...q, src: t.before }; note(`reply: source back to ${t.before}`); }
+		if (t.kind === 'snat' && q.dst === t.after) {
+			q = { ...q, dst: t.before };
+			note(`reply: destination back to ${t.before}`);
+		}
+		if (t.kind === 'dnat' && q.src === t.after) {
+			q = { ...q, src: t.before };
+			note(`reply: source back to ${t.before}`);
+		}
 	}
 	return q;
 }
@@ -204,9 +365,12 @@ function unNat(n: PlanNode, p: Packet, translations: Translation[], note: (t: st
 function securityGroup(n: PlanNode, p: Packet, reply: boolean): string | undefined {
 	if (!n.security) return undefined;
 	if (reply && p.proto === 'tcp') return undefined;
-	const ok = n.security.some((r) => (r.proto === 'any' || r.proto === p.proto)
-		&& (!r.ports || (p.dport !== undefined && p.dport >= r.ports[0] && p.dport <= r.ports[1]))
-		&& inSubnet(r.from, p.src));
+	const ok = n.security.some(
+		(r) =>
+			(r.proto === 'any' || r.proto === p.proto) &&
+			(!r.ports || (p.dport !== undefined && p.dport >= r.ports[0] && p.dport <= r.ports[1])) &&
+			inSubnet(r.from, p.src),
+	);
 	if (ok) return undefined;
 	return reply
 		? `the ${p.proto} reply from ${p.src} enters ${n.name}, whose security group has no ${p.proto} rule`

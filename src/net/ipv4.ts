@@ -1,13 +1,18 @@
 // IPv4 arithmetic over ipaddr.js: parsing is the library's, allocation inside a subnet is ours.
 import ipaddr from 'ipaddr.js';
 
-export interface Cidr { base: number; prefix: number; text: string }
+export interface Cidr {
+	base: number;
+	prefix: number;
+	text: string;
+}
 
 export const toInt = (ip: string): number =>
-	ipaddr.IPv4.parse(ip).toByteArray().reduce((n, b) => n * 256 + b, 0);
+	ipaddr.IPv4.parse(ip)
+		.toByteArray()
+		.reduce((n, b) => n * 256 + b, 0);
 
-export const toIp = (n: number): string =>
-	[24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+export const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
 const parsed = new Map<string, Cidr>();
 
@@ -40,13 +45,30 @@ export const MIN_PREFIX = 8;
 /** What is wrong with `text` as a lab subnet (written as a CIDR), or undefined when it is usable. */
 export function subnetProblem(text: string): { message: string; hint?: string } | undefined {
 	let cidr: Cidr;
-	try { cidr = parseCidr(text); } catch { return { message: `"${text}" is not a subnet`, hint: 'write it as CIDR, e.g. 10.1.0.0/16' }; }
+	try {
+		cidr = parseCidr(text);
+	} catch {
+		return { message: `"${text}" is not a subnet`, hint: 'write it as CIDR, e.g. 10.1.0.0/16' };
+	}
 	const [address] = text.split('/');
-	if (cidr.prefix < MIN_PREFIX) return { message: `subnet ${text} is too large for a lab (/${cidr.prefix})`, hint: `use a prefix of /${MIN_PREFIX} or longer, e.g. 10.0.0.0/16` };
-	if (cidr.prefix > 31) return { message: `subnet ${text} holds a single address: no two nodes can meet on it`, hint: 'use /30 or shorter, e.g. 10.9.0.0/30' };
-	if (toInt(address) !== cidr.base) return { message: `subnet ${text} has host bits set`, hint: `the network is ${cidr.text}` };
+	if (cidr.prefix < MIN_PREFIX)
+		return {
+			message: `subnet ${text} is too large for a lab (/${cidr.prefix})`,
+			hint: `use a prefix of /${MIN_PREFIX} or longer, e.g. 10.0.0.0/16`,
+		};
+	if (cidr.prefix > 31)
+		return {
+			message: `subnet ${text} holds a single address: no two nodes can meet on it`,
+			hint: 'use /30 or shorter, e.g. 10.9.0.0/30',
+		};
+	if (toInt(address) !== cidr.base)
+		return { message: `subnet ${text} has host bits set`, hint: `the network is ${cidr.text}` };
 	const special = SPECIAL.find((s) => overlaps(parseCidr(s.cidr), cidr));
-	if (special) return { message: `subnet ${text} is in ${special.what}`, hint: 'use a private range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16' };
+	if (special)
+		return {
+			message: `subnet ${text} is in ${special.what}`,
+			hint: 'use a private range: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16',
+		};
 	return undefined;
 }
 
@@ -55,8 +77,7 @@ export const contains = (c: Cidr, ip: string): boolean => {
 	const n = toInt(ip);
 	return n >= c.base && n < c.base + size(c);
 };
-export const overlaps = (a: Cidr, b: Cidr): boolean =>
-	a.base < b.base + size(b) && b.base < a.base + size(a);
+export const overlaps = (a: Cidr, b: Cidr): boolean => a.base < b.base + size(b) && b.base < a.base + size(a);
 /** True for the network and broadcast addresses of subnets larger than /31. */
 export const isReserved = (c: Cidr, ip: string): boolean =>
 	c.prefix < 31 && (toInt(ip) === c.base || toInt(ip) === c.base + size(c) - 1);

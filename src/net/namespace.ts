@@ -12,7 +12,8 @@ let home: number | undefined;
 
 function enter(fd: number, what: string): void {
 	syscall ??= koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as (fd: number, nstype: number) => number;
-	if (syscall(fd, CLONE_NEWNET) !== 0) throw new Error(`setns into ${what} failed (labcheck needs root, CAP_SYS_ADMIN)`);
+	if (syscall(fd, CLONE_NEWNET) !== 0)
+		throw new Error(`setns into ${what} failed (labcheck needs root, CAP_SYS_ADMIN)`);
 }
 
 export class NetNamespace implements NodeNetwork {
@@ -35,7 +36,7 @@ export class NetNamespace implements NodeNetwork {
 		try {
 			return fn();
 		} finally {
-			enter(home!, 'labcheck\'s own namespace');
+			enter(home!, "labcheck's own namespace");
 		}
 	}
 
@@ -43,11 +44,16 @@ export class NetNamespace implements NodeNetwork {
 		// net.connect opens its socket only once the host name is resolved: for an IP address on the
 		// next tick, when this namespace is no longer current. A lookup that answers at once makes
 		// Node open the socket inside this call.
-		const socket = this.within(() => connect({ host: `node:${address}`, port, family: 4, lookup: (_host, _options, done) => done(null, address, 4) }));
-		// Opened (an fd) or already failed (no route: its error is emitted on the next tick); anything else would not be the node's.
+		const socket = this.within(() =>
+			connect({ host: `node:${address}`, port, family: 4, lookup: (_host, _options, done) => done(null, address, 4) }),
+		);
+		// Opened (an fd) or already failed (no route: its error is emitted on the next tick); anything else would not be the
+		// node's.
 		if (!socket.destroyed && ((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
 			socket.destroy();
-			throw new Error('Node did not open the socket at once: it would not belong to the node (this Node version is not supported)');
+			throw new Error(
+				'Node did not open the socket at once: it would not belong to the node (this Node version is not supported)',
+			);
 		}
 		return socket;
 	}
@@ -59,7 +65,11 @@ export class NetNamespace implements NodeNetwork {
 	/** Closes what probes kept open here and the namespace itself: nothing of labcheck keeps it alive. */
 	close(): void {
 		for (const resource of this.held.splice(0)) {
-			try { resource.close(); } catch { /* already closed */ }
+			try {
+				resource.close();
+			} catch {
+				/* already closed */
+			}
 		}
 		if (this.fd !== undefined) closeSync(this.fd);
 		this.fd = undefined;

@@ -3,7 +3,8 @@
 import { routerFor } from './steps.js';
 import { nodeByName, type Plan, type PlanAction, type SecurityRule } from './types.js';
 
-const sameRule = (a: SecurityRule, b: SecurityRule) => a.proto === b.proto && a.from === b.from && String(a.ports) === String(b.ports);
+const sameRule = (a: SecurityRule, b: SecurityRule) =>
+	a.proto === b.proto && a.from === b.from && String(a.ports) === String(b.ports);
 
 export function applyAction(plan: Plan, action: PlanAction): Plan {
 	const next = structuredClone(plan);
@@ -18,8 +19,13 @@ export function applyAction(plan: Plan, action: PlanAction): Plan {
 		case 'float': {
 			const router = routerFor(next, new Map(next.networks.map((n) => [n.name, n])), node, action.arg!);
 			if (typeof router !== 'string') {
-				const privateAddress = node.interfaces.find((i) => router.interfaces.some((r) => r.network === i.network))!.address;
-				router.floating = [...router.floating.filter((f) => f.node !== node.name), { address: action.arg!, node: node.name, privateAddress }];
+				const privateAddress = node.interfaces.find((i) =>
+					router.interfaces.some((r) => r.network === i.network),
+				)!.address;
+				router.floating = [
+					...router.floating.filter((f) => f.node !== node.name),
+					{ address: action.arg!, node: node.name, privateAddress },
+				];
 			}
 			break;
 		}

@@ -34,8 +34,13 @@ export function buildChecks(problems: Problems, plan: Plan, options: PlanOptions
 			const checks = total > MAX_CHECKS ? [] : buildChecksOf(problems, plan, options, item, [...base, i], step);
 			total += checks.length;
 			if (total > MAX_CHECKS && total - checks.length <= MAX_CHECKS) {
-				problems.add([...base, i], `this line brings the scenario to ${total.toLocaleString('en')} checks; one scenario may have at most ${MAX_CHECKS.toLocaleString('en')}`,
-					'narrow FROM or TO (e.g. "ping h1 -> *"), or split the lab into several scenarios', false);
+				problems.add(
+					[...base, i],
+					`this line brings the scenario to ${total.toLocaleString('en')} checks; ` +
+						`one scenario may have at most ${MAX_CHECKS.toLocaleString('en')}`,
+					'narrow FROM or TO (e.g. "ping h1 -> *"), or split the lab into several scenarios',
+					false,
+				);
 			}
 			return { wildcard: isWildcard(item), checks };
 		});
@@ -51,7 +56,14 @@ const isWildcard = (item: Record<string, unknown>) => {
 };
 
 /** The checks of one line: "ping * -> *" stands for every ordered pair of the scenario's own nodes. */
-function buildChecksOf(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number): PlanCheck[] {
+function buildChecksOf(
+	problems: Problems,
+	plan: Plan,
+	options: PlanOptions,
+	item: Record<string, unknown>,
+	at: Array<string | number>,
+	step: number,
+): PlanCheck[] {
 	const key = Object.keys(item)[0];
 	const m = LINE.exec(key?.trim() ?? '');
 	if (!m || (m[2] !== '*' && m[3] !== '*')) {
@@ -71,7 +83,16 @@ function buildChecksOf(problems: Problems, plan: Plan, options: PlanOptions, ite
 	for (const a of sources) {
 		for (const b of targets) {
 			if (a === b) continue;
-			const check = buildCheck(problems, plan, options, { [`${probe} ${a} -> ${b}${port ? `:${port}` : ''}`]: item[key] }, at, step, key, position);
+			const check = buildCheck(
+				problems,
+				plan,
+				options,
+				{ [`${probe} ${a} -> ${b}${port ? `:${port}` : ''}`]: item[key] },
+				at,
+				step,
+				key,
+				position,
+			);
 			if (!check) return checks; // the line's mistake is reported once
 			checks.push(check);
 		}
@@ -80,38 +101,88 @@ function buildChecksOf(problems: Problems, plan: Plan, options: PlanOptions, ite
 }
 
 /** One check; `written` is the line as the file has it, when `item` is one pair of a "*" line. */
-function buildCheck(problems: Problems, plan: Plan, options: PlanOptions, item: Record<string, unknown>, at: Array<string | number>, step: number, written?: string, position?: SourcePosition): PlanCheck | undefined {
+function buildCheck(
+	problems: Problems,
+	plan: Plan,
+	options: PlanOptions,
+	item: Record<string, unknown>,
+	at: Array<string | number>,
+	step: number,
+	written?: string,
+	position?: SourcePosition,
+): PlanCheck | undefined {
 	{
 		const [key, value] = Object.entries(item)[0] as [string, string | ({ expect: PlanCheck['expect'] } & ProbeOptions)];
 		const path = [...at, written ?? key];
 		const where = () => position ?? problems.loaded.source.at(path, true);
-		const problem = (message: string, hint?: string): undefined => { problems.add(path, message, hint, true); return undefined; };
+		const problem = (message: string, hint?: string): undefined => {
+			problems.add(path, message, hint, true);
+			return undefined;
+		};
 		const { expect, ...rest } = typeof value === 'string' ? { expect: value as PlanCheck['expect'] } : value;
 		const exec = EXEC.exec(key.trim());
 		if (exec) {
 			const [, node, command] = exec;
-			if (!nodeByName(plan, node)) return problem(`unknown node "${node}"`, didYouMean(node, plan.nodes.map((n) => n.name)));
-			if (expect !== 'succeeds' && expect !== 'fails') return problem(`an exec line expects "succeeds" or "fails", not "${expect}"`);
-			return { id: `exec ${node} -- ${command}`, step, at: where(), probe: 'exec', from: node, to: { label: node, node, address: '' }, expect, options: { ...rest, command } };
+			if (!nodeByName(plan, node))
+				return problem(
+					`unknown node "${node}"`,
+					didYouMean(
+						node,
+						plan.nodes.map((n) => n.name),
+					),
+				);
+			if (expect !== 'succeeds' && expect !== 'fails')
+				return problem(`an exec line expects "succeeds" or "fails", not "${expect}"`);
+			return {
+				id: `exec ${node} -- ${command}`,
+				step,
+				at: where(),
+				probe: 'exec',
+				from: node,
+				to: { label: node, node, address: '' },
+				expect,
+				options: { ...rest, command },
+			};
 		}
-		if (expect === 'succeeds' || expect === 'fails') return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
+		if (expect === 'succeeds' || expect === 'fails')
+			return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
 		const m = LINE.exec(key.trim());
 		if (!m) {
-			problem(`cannot read expectation "${key}"`, 'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host", "ssh host -> host:1234" or "ping * -> *"');
+			problem(
+				`cannot read expectation "${key}"`,
+				'write it as "PROBE FROM -> TO[:PORT]", e.g. "ping vm -> host", "ssh host -> host:1234" or "ping * -> *"',
+			);
 			return undefined;
 		}
 		const [, probe, from, to, portText] = m;
 		if (!isProbeName(probe)) {
-			problem(`unknown probe "${probe}"`, ALIASES[probe.toLowerCase()] ?? didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`);
+			problem(
+				`unknown probe "${probe}"`,
+				ALIASES[probe.toLowerCase()] ?? didYouMean(probe, probeNames) ?? `known: ${probeNames.join(', ')}`,
+			);
 			return undefined;
 		}
 		if (!nodeByName(plan, from)) {
-			problem(`unknown node "${from}"`, didYouMean(from, plan.nodes.map((n) => n.name)));
+			problem(
+				`unknown node "${from}"`,
+				didYouMean(
+					from,
+					plan.nodes.map((n) => n.name),
+				),
+			);
 			return undefined;
 		}
 		const target = resolveTarget(plan, to, options);
 		if (typeof target === 'string') {
-			problem(target, to.includes('@') ? undefined : didYouMean(to, plan.nodes.map((n) => n.name)));
+			problem(
+				target,
+				to.includes('@')
+					? undefined
+					: didYouMean(
+							to,
+							plan.nodes.map((n) => n.name),
+						),
+			);
 			return undefined;
 		}
 		const info = probeCatalog[probe];
@@ -161,10 +232,13 @@ export function resolveTarget(plan: Plan, text: string, options: PlanOptions): P
 	if (!network) return { label: name, node: name, address: node.interfaces[0].address };
 	if (network === 'floating') {
 		const address = floatingAddresses(plan).get(name);
-		return address ? { label: text, node: name, address } : `${name} has no floating IP: give a router \`floating: { IP: ${name} }\` or add a step "float ${name} IP"`;
+		return address
+			? { label: text, node: name, address }
+			: `${name} has no floating IP: give a router \`floating: { IP: ${name} }\` or add a step "float ${name} IP"`;
 	}
 	const iface = node.interfaces.find((i) => i.network === network);
-	if (!iface) return `${name} has no address on "${network}"; it is on ${node.interfaces.map((i) => i.network).join(', ')}`;
+	if (!iface)
+		return `${name} has no address on "${network}"; it is on ${node.interfaces.map((i) => i.network).join(', ')}`;
 	return { label: text, node: name, address: iface.address };
 }
 

@@ -9,14 +9,20 @@ const RULE = /^allow\s+(icmp|tcp|udp|any)(?:\/(\d+)(?:-(\d+))?)?\s+from\s+(\S+)$
 /** "allow tcp/50000-50004 from 0.0.0.0/0" → a rule, or a sentence saying what is wrong. */
 export function parseRule(text: string): SecurityRule | string {
 	const m = RULE.exec(text.trim());
-	if (!m) return `cannot read rule "${text}": write "allow PROTO[/PORT[-PORT]] from CIDR", e.g. "allow tcp/22 from 0.0.0.0/0"`;
+	if (!m)
+		return `cannot read rule "${text}": write "allow PROTO[/PORT[-PORT]] from CIDR", e.g. "allow tcp/22 from 0.0.0.0/0"`;
 	const [, proto, lo, hi, from] = m;
 	const cidr = from === 'any' ? '0.0.0.0/0' : from.includes('/') ? from : `${from}/32`;
-	try { parseCidr(cidr); } catch { return `"${from}" is not a CIDR such as 0.0.0.0/0 or 10.1.0.0/16`; }
+	try {
+		parseCidr(cidr);
+	} catch {
+		return `"${from}" is not a CIDR such as 0.0.0.0/0 or 10.1.0.0/16`;
+	}
 	if (!isIPv4(cidr.split('/')[0])) return `"${from}" is not a CIDR such as 0.0.0.0/0 or 10.1.0.0/16`;
 	if (lo && proto !== 'tcp' && proto !== 'udp') return `${proto} has no ports`;
 	const ports: [number, number] | undefined = lo ? [Number(lo), Number(hi ?? lo)] : undefined;
-	if (ports && (ports[0] < 1 || ports[1] > 65535 || ports[0] > ports[1])) return `port range ${lo}-${hi ?? lo} is not within 1-65535`;
+	if (ports && (ports[0] < 1 || ports[1] > 65535 || ports[0] > ports[1]))
+		return `port range ${lo}-${hi ?? lo} is not within 1-65535`;
 	return { text: text.trim(), proto: proto as SecurityRule['proto'], ports, from: parseCidr(cidr).text };
 }
 
@@ -43,12 +49,23 @@ export function planCloud(problems: Problems, nodes: Map<string, PlanNode>, netw
 			for (const [i, text] of spec.routes.entries()) {
 				const route = parseRoute(text);
 				if (typeof route === 'string') problems.add([...base, 'routes', i], route);
-				else if (!onLink(node, networks, route.via)) problems.add([...base, 'routes', i], `gateway ${route.via} is on none of ${name}'s networks`, 'a route\'s gateway must be a neighbour on one of its networks');
+				else if (!onLink(node, networks, route.via))
+					problems.add(
+						[...base, 'routes', i],
+						`gateway ${route.via} is on none of ${name}'s networks`,
+						"a route's gateway must be a neighbour on one of its networks",
+					);
 				else node.routes.push(route);
 			}
 		}
 		if (spec.security_group) {
-			if (node.engine) problems.add([...base, 'security_group'], 'a node running a Docker engine cannot have a security group here', undefined, true);
+			if (node.engine)
+				problems.add(
+					[...base, 'security_group'],
+					'a node running a Docker engine cannot have a security group here',
+					undefined,
+					true,
+				);
 			node.security = [];
 			for (const [i, text] of spec.security_group.entries()) {
 				const rule = parseRule(text);
@@ -60,10 +77,16 @@ export function planCloud(problems: Problems, nodes: Map<string, PlanNode>, netw
 			const network = networks.get(net);
 			// A network behind another router is reached through the interface its route leaves by.
 			const route = network && node.routes.find((r) => r.to === network.subnet);
-			const via = route && node.interfaces.find((iface) => contains(parseCidr(networks.get(iface.network)!.subnet), route.via))?.network;
+			const via =
+				route &&
+				node.interfaces.find((iface) => contains(parseCidr(networks.get(iface.network)!.subnet), route.via))?.network;
 			const inside = node.interfaces.some((iface) => iface.network === net) ? net : via;
 			if (!network || !inside) {
-				problems.add([...base, 'snat', i], `${name} neither is on "${net}" nor has a route to it`, didYouMean(net, networks.keys()) ?? 'add a route to it first');
+				problems.add(
+					[...base, 'snat', i],
+					`${name} neither is on "${net}" nor has a route to it`,
+					didYouMean(net, networks.keys()) ?? 'add a route to it first',
+				);
 			} else node.masquerade.push({ from: network.subnet, notOut: inside });
 		}
 		for (const [address, target] of Object.entries(spec.floating ?? {})) {
@@ -79,13 +102,27 @@ export function privateAddressOf(router: PlanNode, target: PlanNode): string | u
 	return target.interfaces.find((i) => router.interfaces.some((r) => r.network === i.network))?.address;
 }
 
-export function floatProblem(router: PlanNode, nodes: Map<string, PlanNode>, networks: Map<string, PlanNetwork>, address: string, target: string) {
+export function floatProblem(
+	router: PlanNode,
+	nodes: Map<string, PlanNode>,
+	networks: Map<string, PlanNetwork>,
+	address: string,
+	target: string,
+) {
 	const node = nodes.get(target);
 	if (!node) return { message: `unknown node "${target}"`, hint: didYouMean(target, nodes.keys()) };
-	if (!isIPv4(address)) return { message: `floating IP "${address}" is not an IPv4 address`, hint: 'e.g. 192.168.37.60' };
+	if (!isIPv4(address))
+		return { message: `floating IP "${address}" is not an IPv4 address`, hint: 'e.g. 192.168.37.60' };
 	if (!onLink(router, networks, address)) {
-		return { message: `floating IP ${address} is on none of ${router.name}'s networks`, hint: 'take it from the public network the router is on' };
+		return {
+			message: `floating IP ${address} is on none of ${router.name}'s networks`,
+			hint: 'take it from the public network the router is on',
+		};
 	}
-	if (!privateAddressOf(router, node)) return { message: `${router.name} shares no network with ${target}`, hint: 'a floating IP maps to an address behind the router' };
+	if (!privateAddressOf(router, node))
+		return {
+			message: `${router.name} shares no network with ${target}`,
+			hint: 'a floating IP maps to an address behind the router',
+		};
 	return undefined;
 }

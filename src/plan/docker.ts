@@ -9,7 +9,13 @@ import type { PlanNetwork, PlanNode, PlanPublish } from './types.js';
 export const DOCKER0 = { subnet: '172.17.0.0/16', gateway: '172.17.0.1' };
 export const BASE_IMAGE = 'labcheck/base';
 
-type Attach = (node: PlanNode, network: string, address: string | undefined, path: Array<string | number>, from?: number) => void;
+type Attach = (
+	node: PlanNode,
+	network: string,
+	address: string | undefined,
+	path: Array<string | number>,
+	from?: number,
+) => void;
 
 export function planContainers(
 	problems: Problems,
@@ -55,18 +61,34 @@ export function planContainers(
 		const path = ['nodes', name];
 		if (!spec.docker) {
 			for (const key of ['image', 'publish', 'start'] as const) {
-				if (spec[key] !== undefined) problems.add([...path, key], `\`${key}\` is for containers`, `add \`docker: <node>\` to say whose Docker engine runs ${name}`, true);
+				if (spec[key] !== undefined)
+					problems.add(
+						[...path, key],
+						`\`${key}\` is for containers`,
+						`add \`docker: <node>\` to say whose Docker engine runs ${name}`,
+						true,
+					);
 			}
 			continue;
 		}
 		const node = nodes.get(name)!;
-		if (spec.kind !== 'container') problems.add([...path, 'kind'], `a node with \`docker\` is a container, not a ${spec.kind}`, 'kind: container');
+		if (spec.kind !== 'container')
+			problems.add([...path, 'kind'], `a node with \`docker\` is a container, not a ${spec.kind}`, 'kind: container');
 		const engine = engineOf(spec.docker, [...path, 'docker']);
 		if (!engine) continue;
-		node.container = { engine: engine.name, image: spec.image ?? BASE_IMAGE, publish: publishes(spec.publish ?? []), start: spec.start ?? true };
+		node.container = {
+			engine: engine.name,
+			image: spec.image ?? BASE_IMAGE,
+			publish: publishes(spec.publish ?? []),
+			start: spec.start ?? true,
+		};
 		const network = spec.on ?? defaultNetwork(engine);
 		if (spec.on && networks.get(spec.on)?.engine !== engine.name) {
-			problems.add([...path, 'on'], `"${spec.on}" is not a Docker network of ${engine.name}`, `declare it with \`docker: ${engine.name}\`, or leave \`on\` out for docker0`);
+			problems.add(
+				[...path, 'on'],
+				`"${spec.on}" is not a Docker network of ${engine.name}`,
+				`declare it with \`docker: ${engine.name}\`, or leave \`on\` out for docker0`,
+			);
 			continue;
 		}
 		defaultNetwork(engine);
@@ -75,5 +97,7 @@ export function planContainers(
 }
 
 function publishes(specs: Array<string | { host: number; guest: number; proto?: 'tcp' | 'udp' }>): PlanPublish[] {
-	return specs.map(parsePortSpec).map(({ proto, hostPort, guestPort }) => ({ proto, hostPort, containerPort: guestPort }));
+	return specs
+		.map(parsePortSpec)
+		.map(({ proto, hostPort, guestPort }) => ({ proto, hostPort, containerPort: guestPort }));
 }

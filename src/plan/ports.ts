@@ -18,7 +18,12 @@ export function checkPorts(problems: Problems, plan: Plan): void {
 	const bind = (owner: string, proto: string, port: number, what: string, path: Array<string | number>) => {
 		const key = `${owner}/${proto}/${port}`;
 		const taken = bound.get(key);
-		if (taken) problems.add(path, `${owner}'s ${proto} port ${port} is already taken by ${taken}`, 'each host port can be bound once: pick another');
+		if (taken)
+			problems.add(
+				path,
+				`${owner}'s ${proto} port ${port} is already taken by ${taken}`,
+				'each host port can be bound once: pick another',
+			);
 		else bound.set(key, what);
 	};
 	for (const node of plan.nodes) {
@@ -34,9 +39,10 @@ export function checkPorts(problems: Problems, plan: Plan): void {
 					problems.add(path, `port ${bad} is out of range`, 'ports are 1-65535');
 					continue;
 				}
-				const owner = key === 'forward'
-					? plan.nodes.find((n) => n.nat.some((e) => e.guest === name))?.name
-					: nodeByName(plan, name)?.container?.engine;
+				const owner =
+					key === 'forward'
+						? plan.nodes.find((n) => n.nat.some((e) => e.guest === name))?.name
+						: nodeByName(plan, name)?.container?.engine;
 				if (!owner) continue; // reported where the NAT or the engine is missing
 				bind(owner, proto, hostPort, key === 'forward' ? `a forward to ${name}` : `${name}'s published port`, path);
 			}

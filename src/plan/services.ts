@@ -2,18 +2,27 @@
 import type { Problems } from './build.js';
 import { nodeByName, type Plan, type PlanService, type ServiceName } from './types.js';
 
-export const DEFAULT_PORTS: Record<ServiceName, number> = { sshd: 22, calculator: 50000, sum: 50001, sub: 50002, mul: 50003, div: 50004 };
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+	sshd: 22,
+	calculator: 50000,
+	sum: 50001,
+	sub: 50002,
+	mul: 50003,
+	div: 50004,
+};
 export const OPERATIONS = ['sum', 'sub', 'mul', 'div'] as const;
 
 export function buildServices(problems: Problems, plan: Plan): void {
 	for (const [name, spec] of Object.entries(problems.loaded.scenario.nodes)) {
 		const node = nodeByName(plan, name)!;
 		for (const [i, entry] of (spec.services ?? []).entries()) {
-			const service: PlanService = typeof entry === 'string'
-				? { name: entry, port: DEFAULT_PORTS[entry] }
-				: { name: entry.name, port: entry.port ?? DEFAULT_PORTS[entry.name] };
+			const service: PlanService =
+				typeof entry === 'string'
+					? { name: entry, port: DEFAULT_PORTS[entry] }
+					: { name: entry.name, port: entry.port ?? DEFAULT_PORTS[entry.name] };
 			const clash = node.services.find((s) => s.name === service.name || s.port === service.port);
-			if (clash) problems.add(['nodes', name, 'services', i], `${name} already runs ${clash.name} on port ${clash.port}`);
+			if (clash)
+				problems.add(['nodes', name, 'services', i], `${name} already runs ${clash.name} on port ${clash.port}`);
 			else node.services.push(service);
 		}
 	}

@@ -5,7 +5,15 @@ import { didYouMean } from '../scenario/suggest.js';
 import type { Problems } from './build.js';
 import { applyAction } from './apply.js';
 import { floatProblem, onLink, parseRoute, parseRule } from './cloud.js';
-import { nodeByName, type Plan, type PlanAction, type PlanImage, type PlanNode, type PlanStep, type PlanNetwork } from './types.js';
+import {
+	nodeByName,
+	type Plan,
+	type PlanAction,
+	type PlanImage,
+	type PlanNode,
+	type PlanStep,
+	type PlanNetwork,
+} from './types.js';
 
 const GRAMMAR: Array<[RegExp, PlanAction['verb']]> = [
 	[/^allow\s+(.+?)\s+to\s+(\S+)$/, 'allow'],
@@ -36,17 +44,40 @@ export function checkRouteDeletions(problems: Problems, plan: Plan): void {
 		if (action.verb === 'route-del' && action.expect === 'ok') {
 			const node = nodeByName(state, action.target)!;
 			if (!node.routes.some((r) => r.to === action.route!.to)) {
-				problems.list.push({ at: action.at, message: `${action.target} has no ${action.route!.to === 'default' ? 'default route' : `route to ${action.route!.to}`} at this point`, hint: `its routes then: ${node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none'}; write { action: "${action.text}", expect: refused } to show the refusal` });
+				problems.list.push({
+					at: action.at,
+					message: `${action.target} has no ${action.route!.to === 'default' ? 'default route' : `route to ${action.route!.to}`}` +
+						' at this point',
+					hint:
+						`its routes then: ${node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none'}; ` +
+						`write { action: "${action.text}", expect: refused } to show the refusal`,
+				});
 			}
 		}
 		if (action.verb === 'route-add' && action.expect === 'ok') {
 			const node = nodeByName(state, action.target)!;
-			const link = node.interfaces.find((i) => contains(parseCidr(state.networks.find((n) => n.name === i.network)!.subnet), action.route!.via));
-			if (link?.down) problems.list.push({ at: action.at, message: `${action.target}'s link to ${link.network} is down at this point: gateway ${action.route!.via} cannot be used`, hint: `bring it up first: "link up ${action.target} ${link.network}"` });
+			const link = node.interfaces.find((i) =>
+				contains(parseCidr(state.networks.find((n) => n.name === i.network)!.subnet), action.route!.via),
+			);
+			if (link?.down)
+				problems.list.push({
+					at: action.at,
+					message:
+						`${action.target}'s link to ${link.network} is down at this point: ` +
+						`gateway ${action.route!.via} cannot be used`,
+					hint: `bring it up first: "link up ${action.target} ${link.network}"`,
+				});
 		}
 		if (action.verb === 'float' && action.expect === 'ok') {
-			const holder = state.nodes.flatMap((n) => n.floating).find((f) => f.address === action.arg && f.node !== action.target);
-			if (holder) problems.list.push({ at: action.at, message: `floating IP ${action.arg} is associated with ${holder.node} at this point`, hint: `a floating IP belongs to one port at a time: add "unfloat ${holder.node}" before it` });
+			const holder = state.nodes
+				.flatMap((n) => n.floating)
+				.find((f) => f.address === action.arg && f.node !== action.target);
+			if (holder)
+				problems.list.push({
+					at: action.at,
+					message: `floating IP ${action.arg} is associated with ${holder.node} at this point`,
+					hint: `a floating IP belongs to one port at a time: add "unfloat ${holder.node}" before it`,
+				});
 		}
 		if (action.expect === 'ok') state = applyAction(state, action);
 	}
@@ -61,7 +92,15 @@ export function buildSteps(problems: Problems, plan: Plan): { steps: PlanStep[];
 			const text = typeof item === 'string' ? item : item.action;
 			const path = typeof item === 'string' ? ['steps', k, 'do', i] : ['steps', k, 'do', i, 'action'];
 			const action = parseAction(problems, plan, images, text.trim(), path);
-			return action ? [{ ...action, expect: typeof item === 'string' ? 'ok' : item.expect, at: problems.loaded.source.at(path) } as PlanAction] : [];
+			return action
+				? [
+						{
+							...action,
+							expect: typeof item === 'string' ? 'ok' : item.expect,
+							at: problems.loaded.source.at(path),
+						} as PlanAction,
+					]
+				: [];
 		}),
 	}));
 	return { steps, images };
@@ -75,7 +114,14 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 		if (verb === 'allow' || verb === 'revoke') [target, arg] = [m[2], m[1]];
 		if (verb === 'build') {
 			if (!images.some((i) => i.name === target)) {
-				problems.add(path, `no image "${target}" to build`, didYouMean(target, images.map((i) => i.name)) ?? 'declare it under `images:` with a `dockerfile`');
+				problems.add(
+					path,
+					`no image "${target}" to build`,
+					didYouMean(
+						target,
+						images.map((i) => i.name),
+					) ?? 'declare it under `images:` with a `dockerfile`',
+				);
 				return undefined;
 			}
 			return { text, verb, target };
@@ -86,11 +132,20 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 		}
 		const node = nodeByName(plan, target);
 		if (!node) {
-			problems.add(path, `unknown node "${target}"`, didYouMean(target, plan.nodes.map((n) => n.name)));
+			problems.add(
+				path,
+				`unknown node "${target}"`,
+				didYouMean(
+					target,
+					plan.nodes.map((n) => n.name),
+				),
+			);
 			return undefined;
 		}
 		const cloud = checkCloudAction(plan, verb, node, arg);
-		if (cloud === undefined) { /* not a cloud verb */ } else if (typeof cloud === 'string') {
+		if (cloud === undefined) {
+			/* not a cloud verb */
+		} else if (typeof cloud === 'string') {
 			problems.add(path, cloud);
 			return undefined;
 		} else return { text, verb, target, arg, ...cloud };
@@ -100,14 +155,37 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 		}
 		return { text, verb, target, arg };
 	}
-	problems.add(path, `cannot read action "${text}"`, 'actions: allow RULE to NODE, revoke RULE to NODE, float NODE IP, unfloat NODE, route add NODE SUBNET via GW, route del NODE SUBNET, link down|up NODE NETWORK, service stop|start NODE NAME, commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE');
+	problems.add(
+		path,
+		`cannot read action "${text}"`,
+		'actions: allow RULE to NODE, revoke RULE to NODE, float NODE IP, unfloat NODE, route add NODE SUBNET via GW, route del NODE SUBNET, link down|up NODE NETWORK, service stop|start NODE NAME, commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE',
+	);
 	return undefined;
 }
 
-const CLOUD = new Set<PlanAction['verb']>(['allow', 'revoke', 'float', 'unfloat', 'route-add', 'route-del', 'link-down', 'link-up', 'service-stop', 'service-start']);
+const CLOUD = new Set<PlanAction['verb']>([
+	'allow',
+	'revoke',
+	'float',
+	'unfloat',
+	'route-add',
+	'route-del',
+	'link-down',
+	'link-up',
+	'service-stop',
+	'service-start',
+]);
 
-/** Checks a cloud action against the plan: a sentence saying what is wrong, its parsed parts, or undefined for other verbs. */
-function checkCloudAction(plan: Plan, verb: PlanAction['verb'], node: PlanNode, arg: string | undefined): Partial<PlanAction> | string | undefined {
+/**
+ * Checks a cloud action against the plan: a sentence saying what is wrong, its parsed parts, or undefined for other
+ * verbs.
+ */
+function checkCloudAction(
+	plan: Plan,
+	verb: PlanAction['verb'],
+	node: PlanNode,
+	arg: string | undefined,
+): Partial<PlanAction> | string | undefined {
 	if (!CLOUD.has(verb)) return undefined;
 	const networks = new Map<string, PlanNetwork>(plan.networks.map((n) => [n.name, n]));
 	switch (verb) {
@@ -128,24 +206,37 @@ function checkCloudAction(plan: Plan, verb: PlanAction['verb'], node: PlanNode, 
 		case 'route-add': {
 			const route = parseRoute(arg!);
 			if (typeof route === 'string') return route;
-			return onLink(node, networks, route.via) ? { route } : `gateway ${route.via} is on none of ${node.name}'s networks`;
+			return onLink(node, networks, route.via)
+				? { route }
+				: `gateway ${route.via} is on none of ${node.name}'s networks`;
 		}
 		case 'route-del': {
 			if (arg === 'default') return { route: { to: 'default', via: '' } };
 			const bad = subnetProblem(arg!);
-			return bad ? `${bad.message}${bad.hint ? ` — ${bad.hint}` : ''}` : { route: { to: parseCidr(arg!).text, via: '' } };
+			return bad
+				? `${bad.message}${bad.hint ? ` — ${bad.hint}` : ''}`
+				: { route: { to: parseCidr(arg!).text, via: '' } };
 		}
 		case 'link-down':
 		case 'link-up':
 			return node.interfaces.some((i) => i.network === arg) ? {} : `${node.name} has no interface on "${arg}"`;
 		default:
-			return node.services.some((s) => s.name === arg) ? {} : `${node.name} runs no service "${arg}"; it runs ${node.services.map((s) => s.name).join(', ') || 'none'}`;
+			return node.services.some((s) => s.name === arg)
+				? {}
+				: `${node.name} runs no service "${arg}"; it runs ${node.services.map((s) => s.name).join(', ') || 'none'}`;
 	}
 }
 
 /** The router that can carry floating IP `address` to `node`. */
-export function routerFor(plan: Plan, networks: Map<string, PlanNetwork>, node: PlanNode, address: string): PlanNode | string {
+export function routerFor(
+	plan: Plan,
+	networks: Map<string, PlanNetwork>,
+	node: PlanNode,
+	address: string,
+): PlanNode | string {
 	const nodes = new Map(plan.nodes.map((n) => [n.name, n]));
-	const routers = plan.nodes.filter((n) => n.kind === 'router' && !floatProblem(n, nodes, networks, address, node.name));
+	const routers = plan.nodes.filter(
+		(n) => n.kind === 'router' && !floatProblem(n, nodes, networks, address, node.name),
+	);
 	return routers[0] ?? `no router both reaches ${node.name} and owns a network with ${address}`;
 }

@@ -23,22 +23,57 @@ export interface PlanNetwork {
 	internal?: boolean;
 }
 
-export interface PlanInterface { network: string; address: string; prefix: number; ifname: string; down?: boolean }
-export interface PlanRoute { to: string; via: string }
+export interface PlanInterface {
+	network: string;
+	address: string;
+	prefix: number;
+	ifname: string;
+	down?: boolean;
+}
+export interface PlanRoute {
+	to: string;
+	via: string;
+}
 
 /** A port forward of a NAT engine: hostPort on any of the host's addresses → guest:guestPort. */
-export interface PlanForward { proto: 'tcp' | 'udp'; hostPort: number; guest: string; guestAddress: string; guestPort: number }
+export interface PlanForward {
+	proto: 'tcp' | 'udp';
+	hostPort: number;
+	guest: string;
+	guestAddress: string;
+	guestPort: number;
+}
 
 /** VirtualBox-style NAT: `guest` sits on `network` behind this node, which hides it and forwards only `forwards`. */
-export interface PlanNat { network: string; subnet: string; gateway: string; guest: string; forwards: PlanForward[] }
+export interface PlanNat {
+	network: string;
+	subnet: string;
+	gateway: string;
+	guest: string;
+	forwards: PlanForward[];
+}
 
-export interface PlanService { name: ServiceName; port: number; peers?: Partial<Record<ServiceName, string>>; stopped?: boolean }
+export interface PlanService {
+	name: ServiceName;
+	port: number;
+	peers?: Partial<Record<ServiceName, string>>;
+	stopped?: boolean;
+}
 
 /** An ingress rule of a security group: protocol, optional port range, remote CIDR. */
-export interface SecurityRule { text: string; proto: 'icmp' | 'tcp' | 'udp' | 'any'; ports?: [number, number]; from: string }
+export interface SecurityRule {
+	text: string;
+	proto: 'icmp' | 'tcp' | 'udp' | 'any';
+	ports?: [number, number];
+	from: string;
+}
 
 /** A floating IP of a router: `address` on its public side, 1:1 NAT to `node`'s `privateAddress`. */
-export interface PlanFloating { address: string; node: string; privateAddress: string }
+export interface PlanFloating {
+	address: string;
+	node: string;
+	privateAddress: string;
+}
 
 export interface PlanNode {
 	name: string;
@@ -49,7 +84,10 @@ export interface PlanNode {
 	routes: PlanRoute[];
 	forwarding: boolean;
 	nat: PlanNat[];
-	/** Source NAT of a router: traffic from `from` leaving through `outNetwork` (or any network but `notOut`) takes the router's address. */
+	/**
+	 * Source NAT of a router: traffic from `from` leaving through `outNetwork` (or any network but `notOut`) takes the
+	 * router's address.
+	 */
 	masquerade: Array<{ from: string; outNetwork?: string; notOut?: string }>;
 	/** Ingress rules when the node has a security group (default deny ingress); undefined when it has none. */
 	security?: SecurityRule[];
@@ -60,14 +98,39 @@ export interface PlanNode {
 	container?: PlanContainer;
 }
 
-export interface PlanPublish { proto: 'tcp' | 'udp'; hostPort: number; containerPort: number }
+export interface PlanPublish {
+	proto: 'tcp' | 'udp';
+	hostPort: number;
+	containerPort: number;
+}
 
-export interface PlanContainer { engine: string; image: string; publish: PlanPublish[]; start: boolean }
+export interface PlanContainer {
+	engine: string;
+	image: string;
+	publish: PlanPublish[];
+	start: boolean;
+}
 
 /** A change a step makes: `verb target [args]`, e.g. commit ct2 as snap. */
 export interface PlanAction {
 	text: string;
-	verb: 'commit' | 'stop' | 'start' | 'remove' | 'exec' | 'build' | 'allow' | 'revoke' | 'float' | 'unfloat' | 'route-add' | 'route-del' | 'link-down' | 'link-up' | 'service-stop' | 'service-start';
+	verb:
+		| 'commit'
+		| 'stop'
+		| 'start'
+		| 'remove'
+		| 'exec'
+		| 'build'
+		| 'allow'
+		| 'revoke'
+		| 'float'
+		| 'unfloat'
+		| 'route-add'
+		| 'route-del'
+		| 'link-down'
+		| 'link-up'
+		| 'service-stop'
+		| 'service-start';
 	target: string;
 	arg?: string;
 	rule?: SecurityRule;
@@ -76,11 +139,22 @@ export interface PlanAction {
 	at: SourcePosition;
 }
 
-export interface PlanStep { name: string; actions: PlanAction[] }
+export interface PlanStep {
+	name: string;
+	actions: PlanAction[];
+}
 
-export interface PlanImage { name: string; dockerfile: string }
+export interface PlanImage {
+	name: string;
+	dockerfile: string;
+}
 
-export interface PlanTarget { label: string; node?: string; address: string; port?: number }
+export interface PlanTarget {
+	label: string;
+	node?: string;
+	address: string;
+	port?: number;
+}
 
 export interface PlanCheck {
 	id: string;
@@ -109,7 +183,8 @@ export interface Plan {
 const indexes = new WeakMap<PlanNode[], Map<string, PlanNode>>();
 export function nodeByName(plan: Plan, name: string): PlanNode | undefined {
 	let index = indexes.get(plan.nodes);
-	if (!index || index.size !== plan.nodes.length) indexes.set(plan.nodes, (index = new Map(plan.nodes.map((n) => [n.name, n]))));
+	if (!index || index.size !== plan.nodes.length)
+		indexes.set(plan.nodes, (index = new Map(plan.nodes.map((n) => [n.name, n]))));
 	const node = index.get(name);
 	return node?.name === name ? node : plan.nodes.find((n) => n.name === name);
 }

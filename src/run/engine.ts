@@ -27,20 +27,27 @@ export interface RunOptions {
 	keep?: boolean;
 	/** Called with the lab as soon as it exists (before it is built), so a signal handler can tear it down. */
 	onLab?: (lab: Lab) => void;
-	/** Aborted (with the signal's name) when the run is interrupted: it stops at once and judges only what finished before. */
+	/**
+	 * Aborted (with the signal's name) when the run is interrupted: it stops at once and judges only what finished before.
+	 */
 	signal?: AbortSignal;
 }
 
 export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summary: RunSummary; lab: Lab }> {
 	const { backend, reporters } = options;
 	const emit = async <K extends keyof Reporter>(hook: K, ...args: Parameters<NonNullable<Reporter[K]>>) => {
-		for (const reporter of reporters) await (reporter[hook] as ((...a: unknown[]) => unknown) | undefined)?.apply(reporter, args);
+		for (const reporter of reporters)
+			await (reporter[hook] as ((...a: unknown[]) => unknown) | undefined)?.apply(reporter, args);
 	};
 	const started = performance.now();
 	const startedAt = new Date().toISOString();
 	await backend.preflight(plan);
 	await emit('onRunStart', plan);
-	const lab = await backend.build(plan, { keep: options.keep, log: (line) => void emit('onProgress', line), onLab: options.onLab });
+	const lab = await backend.build(plan, {
+		keep: options.keep,
+		log: (line) => void emit('onProgress', line),
+		onLab: options.onLab,
+	});
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
@@ -68,7 +75,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
 	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
 		if (stopped()) return undefined;
-		const result = c.probe === 'exec' ? await execCheck(lab, c) : await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
+		const result =
+			c.probe === 'exec'
+				? await execCheck(lab, c)
+				: await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
 		if (result.status !== 'ok' && c.probe !== 'exec' && !stopped()) {
 			const route = await routeGet(c.from, c.to.address);
 			if (route) result.evidence = { ...result.evidence, routeGet: route };
@@ -76,14 +86,26 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		// A probe that ends after an interruption may have met the lab being torn down.
 		if (stopped()) return undefined;
 		const verdict = judge(c, result);
-		const done: CheckResult = { check: c, result, ...verdict, predicted, explanation: explain(current, c, result, verdict.passed, absent) };
+		const done: CheckResult = {
+			check: c,
+			result,
+			...verdict,
+			predicted,
+			explanation: explain(current, c, result, verdict.passed, absent),
+		};
 		await emit('onCheckEnd', done);
 		return done;
 	};
 	const runStep = async (step: number) => {
 		const prepared = plan.checks.filter((c) => c.step === step).map(prepare);
 		const slots: Array<CheckResult | undefined> = new Array(prepared.length);
-		const all = Promise.all(prepared.map((p, i) => limit(p.c, async () => { slots[i] = await check(p); })));
+		const all = Promise.all(
+			prepared.map((p, i) =>
+				limit(p.c, async () => {
+					slots[i] = await check(p);
+				}),
+			),
+		);
 		all.catch(() => {}); // an interrupted run does not wait for it; a probe's bug still surfaces below
 		await Promise.race([all, aborted]);
 		for (const r of slots) if (r !== undefined) results.push(r); // no spread: a step may have 250,000 results
@@ -113,12 +135,20 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	}
 	const passed = results.filter((r) => r.passed).length + actions.filter((a) => a.passed).length;
 	const summary: RunSummary = {
-		plan, labId: lab.id, startedAt, durationMs: performance.now() - started, results, actions, passed, failed: results.length + actions.length - passed,
+		plan,
+		labId: lab.id,
+		startedAt,
+		durationMs: performance.now() - started,
+		results,
+		actions,
+		passed,
+		failed: results.length + actions.length - passed,
 		environment: environment(backend.name, options.command ?? `labcheck run ${plan.file}`),
 	};
 	if (stopped()) {
 		summary.interrupted = String(signal!.reason ?? 'a signal');
-		summary.notRun = plan.checks.length + plan.steps.flatMap((st) => st.actions).length - results.length - actions.length;
+		summary.notRun =
+			plan.checks.length + plan.steps.flatMap((st) => st.actions).length - results.length - actions.length;
 	}
 	await emit('onRunEnd', summary);
 	return { summary, lab };
@@ -154,7 +184,12 @@ async function execCheck(lab: Lab, c: PlanCheck): Promise<ProbeResult> {
 	try {
 		const { exitCode, output } = await lab.exec(c.from, c.options.command!);
 		const text = output.trim().split('\n').slice(-3).join(' / ');
-		return { status: exitCode === 0 ? 'ok' : 'error', detail: `exit ${exitCode}${text ? `: ${text}` : ''}`, ms: performance.now() - started, evidence: { command: c.options.command, output, exitCode } };
+		return {
+			status: exitCode === 0 ? 'ok' : 'error',
+			detail: `exit ${exitCode}${text ? `: ${text}` : ''}`,
+			ms: performance.now() - started,
+			evidence: { command: c.options.command, output, exitCode },
+		};
 	} catch (error) {
 		return { status: 'error', detail: (error as Error).message, ms: performance.now() - started };
 	}

@@ -5,22 +5,33 @@ import { floatingOf } from '../plan/apply.js';
 import { nodeByName, ownerOf, type Plan, type PlanCheck, type SecurityRule } from '../plan/types.js';
 
 /** `absent`: containers not running at this point of the scenario (never started, stopped, removed). */
-export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passed: boolean, absent: ReadonlySet<string> = new Set()): string | undefined {
+export function explain(
+	plan: Plan,
+	check: PlanCheck,
+	result: ProbeResult,
+	passed: boolean,
+	absent: ReadonlySet<string> = new Set(),
+): string | undefined {
 	if (check.probe === 'exec') return passed ? undefined : `${check.options.command} on ${check.from}: ${result.detail}`;
 	const { to, from } = check;
 	const target = `${to.address}${to.port ? `:${to.port}` : ''}`;
 	if (absent.has(from)) return `${from} is not running at this step, so it sends nothing`;
-	if (to.node && absent.has(to.node)) return `${to.node} is not running at this step (stopped, removed or not started yet)`;
+	if (to.node && absent.has(to.node))
+		return `${to.node} is not running at this step (stopped, removed or not started yet)`;
 	const published = publishedAt(plan, to.address, to.port);
 	if (result.status === 'ok' && published) {
 		return `${published.engine} publishes ${published.p.proto} ${published.p.hostPort} to ${published.container} ${published.address}:${published.p.containerPort} (docker run -p)${result.seenFrom ? `; ${published.container} saw the connection come from ${result.seenFrom}` : ''}`;
 	}
 	if (result.status === 'ok') {
 		if (result.mismatch) return `${target} answered, but ${result.mismatch}`;
-		if (check.expect === 'unreachable') return `${target} answered although the scenario expects it unreachable: ${result.detail}`;
+		if (check.expect === 'unreachable')
+			return `${target} answered although the scenario expects it unreachable: ${result.detail}`;
 		const forward = forwardAt(plan, to.address, to.port, check.probe);
-		const via = forward ? `${forward.host} forwards ${forward.f.proto} ${forward.f.hostPort} to ${forward.f.guest} ${forward.f.guestAddress}:${forward.f.guestPort}` : undefined;
-		if (result.seenFrom && via) return `${via}; ${forward!.f.guest} saw the connection come from ${result.seenFrom} (the NAT engine), not from ${from}`;
+		const via = forward
+			? `${forward.host} forwards ${forward.f.proto} ${forward.f.hostPort} to ${forward.f.guest} ${forward.f.guestAddress}:${forward.f.guestPort}`
+			: undefined;
+		if (result.seenFrom && via)
+			return `${via}; ${forward!.f.guest} saw the connection come from ${result.seenFrom} (the NAT engine), not from ${from}`;
 		if (via) return via;
 		const fromNode = nodeByName(plan, from);
 		if (fromNode?.container && !sharesNetwork(plan, from, to.address)) {
@@ -28,13 +39,16 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 			return `${from}'s packets are masqueraded by Docker on ${fromNode.container.engine}${nat ? `, then by ${nat.host}'s NAT` : ''}`;
 		}
 		const natOf = natHostOf(plan, from);
-		if (natOf && to.node !== natOf.host && !sharesNetwork(plan, from, to.address)) return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
+		if (natOf && to.node !== natOf.host && !sharesNetwork(plan, from, to.address))
+			return `${from}'s packets leave through ${natOf.host}'s NAT engine, which rewrites their source to ${natOf.host}'s address`;
 		return undefined;
 	}
 	const cloud = explainCloud(plan, check, result);
 	if (cloud) return cloud;
 	const fromNode = nodeByName(plan, from);
-	const fromNet = fromNode?.container ? plan.networks.find((n) => n.name === fromNode.interfaces[0]?.network) : undefined;
+	const fromNet = fromNode?.container
+		? plan.networks.find((n) => n.name === fromNode.interfaces[0]?.network)
+		: undefined;
 	if (fromNet?.internal && !sharesNetwork(plan, from, to.address)) {
 		return `${from} is on ${fromNet.name}, an internal Docker network (--internal): Docker gives it no way out of ${fromNet.subnet}`;
 	}
@@ -49,7 +63,10 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 	const behind = natEngineOwning(plan, to.address);
 	if (behind && from !== behind.guest) {
 		const f = nodeByName(plan, behind.host)!.nat.flatMap((n) => n.forwards)[0];
-		const tail = f && check.probe === 'ping' ? `; ${behind.host}'s port forward (${f.proto} ${f.hostPort} → ${f.guest}:${f.guestPort}) carries that TCP port only, not ICMP` : '';
+		const tail =
+			f && check.probe === 'ping'
+				? `; ${behind.host}'s port forward (${f.proto} ${f.hostPort} → ${f.guest}:${f.guestPort}) carries that TCP port only, not ICMP`
+				: '';
 		if (from === behind.host) {
 			return `${to.address} lives inside ${behind.host}'s NAT engine (VirtualBox NAT), not on a ${behind.host} interface: ${behind.host} has no route to ${behind.subnet}, its packets go to its default gateway and are lost${tail}`;
 		}
@@ -61,11 +78,16 @@ export function explain(plan: Plan, check: PlanCheck, result: ProbeResult, passe
 	}
 	const owner = ownerOf(plan, to.address);
 	switch (result.status) {
-		case 'refused': return `${to.address} answered with a TCP reset: nothing listens on port ${to.port}${owner ? ` of ${owner.node.name}` : ''}`;
-		case 'no-route': return `${from} has no route to ${to.address}`;
-		case 'unreachable': return `${result.detail}${passed ? '' : ` — expected ${check.expect}`}`;
-		case 'filtered': return `packets from ${from} to ${target} were dropped silently (no answer within the timeout)`;
-		default: return result.detail;
+		case 'refused':
+			return `${to.address} answered with a TCP reset: nothing listens on port ${to.port}${owner ? ` of ${owner.node.name}` : ''}`;
+		case 'no-route':
+			return `${from} has no route to ${to.address}`;
+		case 'unreachable':
+			return `${result.detail}${passed ? '' : ` — expected ${check.expect}`}`;
+		case 'filtered':
+			return `packets from ${from} to ${target} were dropped silently (no answer within the timeout)`;
+		default:
+			return result.detail;
 	}
 }
 
@@ -73,7 +95,8 @@ function natEngineOwning(plan: Plan, address: string) {
 	for (const host of plan.nodes) {
 		for (const nat of host.nat) {
 			const guest = nodeByName(plan, nat.guest)!;
-			if (guest.interfaces.some((i) => i.network === nat.network && i.address === address)) return { host: host.name, guest: nat.guest, subnet: nat.subnet };
+			if (guest.interfaces.some((i) => i.network === nat.network && i.address === address))
+				return { host: host.name, guest: nat.guest, subnet: nat.subnet };
 		}
 	}
 	return undefined;
@@ -88,13 +111,16 @@ function forwardAt(plan: Plan, address: string, port: number | undefined, probe:
 	const owner = ownerOf(plan, address);
 	if (!owner) return undefined;
 	const forwards = owner.node.nat.flatMap((n) => n.forwards);
-	const f = port === undefined ? (probe === 'ping' ? forwards[0] : undefined) : forwards.find((x) => x.hostPort === port);
+	const f =
+		port === undefined ? (probe === 'ping' ? forwards[0] : undefined) : forwards.find((x) => x.hostPort === port);
 	return f ? { host: owner.node.name, f } : undefined;
 }
 
 function sharesNetwork(plan: Plan, from: string, address: string): boolean {
 	const node = nodeByName(plan, from);
-	return Boolean(node?.interfaces.some((i) => contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address)));
+	return Boolean(
+		node?.interfaces.some((i) => contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address)),
+	);
 }
 
 function dockerNetworkOwning(plan: Plan, address: string) {
@@ -107,7 +133,8 @@ function publishedAt(plan: Plan, address: string, port: number | undefined) {
 	const engine = ownerOf(plan, address)?.node;
 	if (!engine?.engine) return undefined;
 	for (const node of plan.nodes) {
-		const p = node.container?.engine === engine.name ? node.container.publish.find((x) => x.hostPort === port) : undefined;
+		const p =
+			node.container?.engine === engine.name ? node.container.publish.find((x) => x.hostPort === port) : undefined;
 		if (p) return { engine: engine.name, container: node.name, address: node.interfaces[0].address, p };
 	}
 	return undefined;
@@ -132,19 +159,26 @@ function explainCloud(plan: Plan, check: PlanCheck, result: ProbeResult): string
 		return `no floating IP is associated with ${to.node} at this step: nothing answers for ${to.address}`;
 	}
 	const owner = ownerOf(plan, to.address);
-	const hidden = owner && plan.nodes.find((r) => r.masquerade.some((m) => m.notOut && m.notOut === owner.iface.network));
+	const hidden =
+		owner && plan.nodes.find((r) => r.masquerade.some((m) => m.notOut && m.notOut === owner.iface.network));
 	if (hidden && !sharesNetwork(plan, from, to.address)) {
 		return `${to.address} is a private address on ${owner!.iface.network}, hidden behind ${hidden.name}'s SNAT: nothing outside routes to it — reach ${owner!.node.name} through a floating IP`;
 	}
 	const stuck = firstHopWithoutRoute(plan, from, to.address);
 	if (stuck) {
-		const routes = nodeByName(plan, stuck)!.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none';
+		const routes =
+			nodeByName(plan, stuck)!
+				.routes.map((r) => `${r.to} via ${r.via}`)
+				.join(', ') || 'none';
 		return `${stuck === from ? from : `${stuck}, on the way from ${from},`} has no route to ${to.address} (its static routes: ${routes})`;
 	}
 	const source = fromNode?.interfaces[0]?.address;
 	// Only when the source address survives the way there: SNAT, masquerade or a NAT engine change the way back.
-	const translated = source !== undefined && (Boolean(fromNode?.container) || Boolean(natHostOf(plan, from))
-		|| plan.nodes.some((n) => n.masquerade.some((m) => contains(parseCidr(m.from), source))));
+	const translated =
+		source !== undefined &&
+		(Boolean(fromNode?.container) ||
+			Boolean(natHostOf(plan, from)) ||
+			plan.nodes.some((n) => n.masquerade.some((m) => contains(parseCidr(m.from), source))));
 	const back = target && source && !translated ? firstHopWithoutRoute(plan, target.name, source) : undefined;
 	if (back && result.status === 'filtered') {
 		return `the request reaches ${to.node}, but ${back === to.node ? to.node : `${back}, on its way back,`} has no route back to ${source}: the reply is lost`;
@@ -158,7 +192,11 @@ function explainCloud(plan: Plan, check: PlanCheck, result: ProbeResult): string
 			return `${to.node}'s security group allows no ${proto}${port} ingress${seenAs ? ` from ${seenAs}` : ''} (default deny ingress); a rule such as "allow ${proto}${port} from 0.0.0.0/0" opens it`;
 		}
 	}
-	if (fromNode?.security && proto === 'icmp' && !fromNode.security.some((r) => ruleAllows(r, 'icmp', undefined, undefined))) {
+	if (
+		fromNode?.security &&
+		proto === 'icmp' &&
+		!fromNode.security.some((r) => ruleAllows(r, 'icmp', undefined, undefined))
+	) {
 		return `${to.address}'s echo reply enters ${from} as ICMP ingress, and ${from}'s security group has no ICMP rule (default deny ingress; labcheck's groups track TCP and UDP connections, not ICMP, as the course's OpenStack behaved)`;
 	}
 	return undefined;

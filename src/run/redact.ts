@@ -12,7 +12,9 @@ export function redact<T>(value: T): T {
 	if (typeof value === 'string') return redactText(value) as T;
 	if (Array.isArray(value)) return value.map(redact) as T;
 	if (value && typeof value === 'object') {
-		return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined ? REDACTED : redact(v)])) as T;
+		return Object.fromEntries(
+			Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined ? REDACTED : redact(v)]),
+		) as T;
 	}
 	return value;
 }

@@ -16,9 +16,20 @@ export interface CheckResult {
 }
 
 /** A step's change and whether it went as the scenario said (done, or refused when `expect: refused`). */
-export interface ActionOutcome { step: number; action: PlanAction; result: ActionResult; passed: boolean }
+export interface ActionOutcome {
+	step: number;
+	action: PlanAction;
+	result: ActionResult;
+	passed: boolean;
+}
 
-export interface RunEnvironment { labcheck: string; node: string; kernel: string; backend: string; command: string }
+export interface RunEnvironment {
+	labcheck: string;
+	node: string;
+	kernel: string;
+	backend: string;
+	command: string;
+}
 
 export interface RunSummary {
 	plan: Plan;

@@ -17,7 +17,12 @@ export function judge(check: PlanCheck, result: ProbeResult): { actual: Outcome;
 export function verdictOf(summary: RunSummary): { ok: boolean; text: string } {
 	const judged = summary.passed + summary.failed;
 	if (summary.interrupted) {
-		return { ok: false, text: `interrupted by ${summary.interrupted}: ${judged} of ${judged + (summary.notRun ?? 0)} checks finished and were judged (${summary.failed} failed); the rest did not run` };
+		return {
+			ok: false,
+			text:
+				`interrupted by ${summary.interrupted}: ${judged} of ${judged + (summary.notRun ?? 0)} checks finished ` +
+				`and were judged (${summary.failed} failed); the rest did not run`,
+		};
 	}
 	return summary.failed === 0
 		? { ok: true, text: `all ${summary.passed} expectations held` }

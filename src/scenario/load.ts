@@ -8,7 +8,10 @@ import { networkSchema, nodeSchema, probeOptionsSchema, scenarioSchema, type Sce
 import { Source, type Path } from './source.js';
 import { closest, didYouMean } from './suggest.js';
 
-export interface LoadedScenario { scenario: Scenario; source: Source }
+export interface LoadedScenario {
+	scenario: Scenario;
+	source: Source;
+}
 
 /** A scenario is a page of YAML; anything far larger is a mistake (or an attack), refused before parsing. */
 export const MAX_SCENARIO_BYTES = 1024 * 1024;
@@ -23,13 +26,26 @@ async function readScenario(file: string): Promise<string> {
 	const cannot = (reason: string, hint?: string) => new UsageError(`cannot read scenario ${file}: ${reason}`, hint);
 	// O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
 	const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
-		throw cannot(error.code === 'ENOENT' ? 'no such file' : error.code === 'EISDIR' ? 'it is a directory' : error.code === 'EACCES' ? 'permission denied' : error.message);
+		throw cannot(
+			error.code === 'ENOENT'
+				? 'no such file'
+				: error.code === 'EISDIR'
+					? 'it is a directory'
+					: error.code === 'EACCES'
+						? 'permission denied'
+						: error.message,
+		);
 	});
 	try {
 		const info = await handle.stat();
 		if (info.isDirectory()) throw cannot('it is a directory', 'name a .yaml file');
-		if (!info.isFile()) throw cannot('it is not a regular file (a FIFO, socket or device)', 'save the scenario to a file first');
-		if (info.size > MAX_SCENARIO_BYTES) throw cannot(`it has ${info.size} bytes; a scenario may have at most ${MAX_SCENARIO_BYTES}`, 'a lab of any size fits in far less: use `*` lines for all pairs');
+		if (!info.isFile())
+			throw cannot('it is not a regular file (a FIFO, socket or device)', 'save the scenario to a file first');
+		if (info.size > MAX_SCENARIO_BYTES)
+			throw cannot(
+				`it has ${info.size} bytes; a scenario may have at most ${MAX_SCENARIO_BYTES}`,
+				'a lab of any size fits in far less: use `*` lines for all pairs',
+			);
 		const buffer = Buffer.alloc(Math.min(info.size, MAX_SCENARIO_BYTES) + 1);
 		const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
 		if (bytesRead > MAX_SCENARIO_BYTES) throw cannot(`it has more than ${MAX_SCENARIO_BYTES} bytes`);
@@ -48,9 +64,12 @@ export function parseScenario(file: string, text: string): LoadedScenario {
 	if (!result.success) {
 		const problems = result.error.issues.map((issue) => describeIssue(source, data, issue));
 		// "`nodes` is missing" adds nothing when the same object has a key that is a typo of it.
-		const typos = new Set(problems.flatMap((p) => p.typoOf ? [p.typoOf] : []));
-		throw new ScenarioError(problems.filter((p) => !p.missing || !typos.has(p.missing))
-			.sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col));
+		const typos = new Set(problems.flatMap((p) => (p.typoOf ? [p.typoOf] : [])));
+		throw new ScenarioError(
+			problems
+				.filter((p) => !p.missing || !typos.has(p.missing))
+				.sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col),
+		);
 	}
 	return { scenario: result.data, source };
 }
@@ -59,7 +78,10 @@ type Problem = { at: SourcePosition; message: string; hint?: string; typoOf?: st
 
 /** The plain value at `path` of the data the schema saw (not the YAML nodes: those may hold what toJS refused). */
 const valueAt = (data: unknown, path: Path): unknown =>
-	path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined), data);
+	path.reduce<unknown>(
+		(v, k) => (v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[k] : undefined),
+		data,
+	);
 
 function describeIssue(source: Source, data: unknown, issue: z.core.$ZodIssue): Problem {
 	const path = issue.path as Path;
@@ -87,7 +109,8 @@ function describeIssue(source: Source, data: unknown, issue: z.core.$ZodIssue): 
 			};
 		}
 		case 'invalid_type':
-			if (got === undefined) return { at: source.at(path.slice(0, -1)), message: `${field} is missing`, missing: path.join('.') };
+			if (got === undefined)
+				return { at: source.at(path.slice(0, -1)), message: `${field} is missing`, missing: path.join('.') };
 			return { at: source.at(path), message: `${field} is ${shown}; expected ${issue.expected}` };
 		default:
 			return { at: source.at(path), message: `${field} is ${shown}: ${issue.message}` };

@@ -7,7 +7,10 @@ export type Path = ReadonlyArray<string | number>;
 /** Nesting of [ ] and { } a file may have before it is parsed (the parser recurses per level). */
 export const MAX_FLOW_DEPTH = 64;
 
-/** The offset where flow collections nest deeper than MAX_FLOW_DEPTH, outside quotes and comments; undefined if they never do. */
+/**
+ * The offset where flow collections nest deeper than MAX_FLOW_DEPTH, outside quotes and comments; undefined if they
+ * never do.
+ */
 function flowDepthExceeded(text: string): number | undefined {
 	let depth = 0;
 	let quote = '';
@@ -17,9 +20,11 @@ function flowDepthExceeded(text: string): number | undefined {
 			if (c === '\\' && quote === '"') i++;
 			else if (c === quote) quote = '';
 		} else if (c === '"' || (c === "'" && /[\s[{,:]/.test(text[i - 1] ?? ' '))) quote = c;
-		else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) { while (i < text.length && text[i] !== '\n') i++; }
-		else if (c === '[' || c === '{') { if (++depth > MAX_FLOW_DEPTH) return i; }
-		else if ((c === ']' || c === '}') && depth > 0) depth--;
+		else if (c === '#' && /\s/.test(text[i - 1] ?? '\n')) {
+			while (i < text.length && text[i] !== '\n') i++;
+		} else if (c === '[' || c === '{') {
+			if (++depth > MAX_FLOW_DEPTH) return i;
+		} else if ((c === ']' || c === '}') && depth > 0) depth--;
 	}
 	return undefined;
 }
@@ -28,16 +33,27 @@ function flowDepthExceeded(text: string): number | undefined {
 export const MAX_ALIAS_COUNT = 1000;
 
 // With `merge: true` the parser gives `<<` keys a symbol value; `source` keeps the text.
-const isMergeKey = (key: unknown) => isScalar(key) && (key.value === '<<' || (key as { source?: string }).source === '<<');
+const isMergeKey = (key: unknown) =>
+	isScalar(key) && (key.value === '<<' || (key as { source?: string }).source === '<<');
 
 export class Source {
-	private constructor(readonly file: string, readonly doc: Document, private readonly lines: LineCounter) {}
+	private constructor(
+		readonly file: string,
+		readonly doc: Document,
+		private readonly lines: LineCounter,
+	) {}
 
 	static parse(file: string, text: string): Source {
 		const deep = flowDepthExceeded(text);
 		if (deep !== undefined) {
 			const before = text.slice(0, deep).split('\n');
-			throw new ScenarioError([{ at: { file, line: before.length, col: before.at(-1)!.length + 1 }, message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep`, hint: 'a scenario needs a few levels; write the structure out' }]);
+			throw new ScenarioError([
+				{
+					at: { file, line: before.length, col: before.at(-1)!.length + 1 },
+					message: `YAML nested more than ${MAX_FLOW_DEPTH} levels deep`,
+					hint: 'a scenario needs a few levels; write the structure out',
+				},
+			]);
 		}
 		const lines = new LineCounter();
 		// Duplicate keys are found below in one pass: the parser's own check is quadratic in a map's size.
@@ -60,13 +76,25 @@ export class Source {
 				for (const pair of map.items) {
 					if (isMergeKey(pair.key)) continue;
 					// A list, a map or a tagged value (!!binary, a timestamp) cannot name anything.
-					if (isMap(pair.key) || isSeq(pair.key) || (isScalar(pair.key) && typeof pair.key.value === 'object' && pair.key.value !== null)) {
-						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: 'YAML: a key must be a plain name, not a list, a map or a tagged value', hint: 'quote it, or write the key on its own' });
+					if (
+						isMap(pair.key) ||
+						isSeq(pair.key) ||
+						(isScalar(pair.key) && typeof pair.key.value === 'object' && pair.key.value !== null)
+					) {
+						found.push({
+							at: this.position((pair.key as Node).range?.[0] ?? 0),
+							message: 'YAML: a key must be a plain name, not a list, a map or a tagged value',
+							hint: 'quote it, or write the key on its own',
+						});
 						continue;
 					}
 					const key = isScalar(pair.key) ? pair.key.value : pair.key;
 					if (seen.has(key)) {
-						found.push({ at: this.position((pair.key as Node).range?.[0] ?? 0), message: `YAML syntax: Map keys must be unique ("${String(key)}" twice)`, hint: 'remove or rename one of them' });
+						found.push({
+							at: this.position((pair.key as Node).range?.[0] ?? 0),
+							message: `YAML syntax: Map keys must be unique ("${String(key)}" twice)`,
+							hint: 'remove or rename one of them',
+						});
 					}
 					seen.add(key);
 				}
@@ -79,16 +107,35 @@ export class Source {
 	toJS(): unknown {
 		try {
 			const data: unknown = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-			if (circular(data)) throw new ScenarioError([{ at: this.firstAlias(), message: 'YAML: an alias refers to a node that contains it (a loop)', hint: 'an alias may only repeat a node defined outside itself' }]);
+			if (circular(data))
+				throw new ScenarioError([
+					{
+						at: this.firstAlias(),
+						message: 'YAML: an alias refers to a node that contains it (a loop)',
+						hint: 'an alias may only repeat a node defined outside itself',
+					},
+				]);
 			return data;
 		} catch (error) {
 			if (error instanceof ScenarioError) throw error;
 			const message = (error as Error).message;
 			if (/alias count/i.test(message)) {
-				throw new ScenarioError([{ at: this.firstAlias(), message: `YAML aliases expand to too much (more than ${MAX_ALIAS_COUNT} resolutions: an alias bomb?)`, hint: 'write the repeated parts out, or use fewer nested aliases' }]);
+				throw new ScenarioError([
+					{
+						at: this.firstAlias(),
+						message: `YAML aliases expand to too much (more than ${MAX_ALIAS_COUNT} resolutions: an alias bomb?)`,
+						hint: 'write the repeated parts out, or use fewer nested aliases',
+					},
+				]);
 			}
 			if (/merge/i.test(message)) {
-				throw new ScenarioError([{ at: this.badMerge(), message: 'YAML merge key `<<` takes a map or an alias of a map, not a list or a scalar', hint: 'merge one map per `<<`, e.g. `<<: *defaults`' }]);
+				throw new ScenarioError([
+					{
+						at: this.badMerge(),
+						message: 'YAML merge key `<<` takes a map or an alias of a map, not a list or a scalar',
+						hint: 'merge one map per `<<`, e.g. `<<: *defaults`',
+					},
+				]);
 			}
 			throw new ScenarioError([{ at: this.position(0), message: `YAML: ${message.split('\n')[0]}` }]);
 		}
@@ -96,7 +143,12 @@ export class Source {
 
 	private firstAlias(): SourcePosition {
 		let offset = 0;
-		visit(this.doc, { Alias: (_key, node) => { offset = node.range?.[0] ?? 0; return visit.BREAK; } });
+		visit(this.doc, {
+			Alias: (_key, node) => {
+				offset = node.range?.[0] ?? 0;
+				return visit.BREAK;
+			},
+		});
 		return this.position(offset);
 	}
 
@@ -106,7 +158,8 @@ export class Source {
 			Pair: (_key, pair) => {
 				if (!isMergeKey(pair.key)) return undefined;
 				const value = isAlias(pair.value) ? pair.value.resolve(this.doc) : pair.value;
-				const ok = isMap(value) || (isSeq(value) && value.items.every((i) => isMap(isAlias(i) ? i.resolve(this.doc) : i)));
+				const ok =
+					isMap(value) || (isSeq(value) && value.items.every((i) => isMap(isAlias(i) ? i.resolve(this.doc) : i)));
 				if (ok) return undefined;
 				offset = (pair.value as Node | null)?.range?.[0] ?? (pair.key as Node).range?.[0] ?? 0;
 				return visit.BREAK;

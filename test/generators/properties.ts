@@ -19,7 +19,8 @@ export function judgeScenario(text: string): { valid: boolean; checks: number; m
 	} catch (error) {
 		if (error instanceof ScenarioError) {
 			for (const p of error.problems) {
-				if (!(p.at.line >= 1 && p.at.col >= 1) || !p.message) throw new Error(`a problem without a position or message: ${JSON.stringify(p)}`);
+				if (!(p.at.line >= 1 && p.at.col >= 1) || !p.message)
+					throw new Error(`a problem without a position or message: ${JSON.stringify(p)}`);
 			}
 		} else if (!(error instanceof UsageError)) throw error;
 		if (elapsed() > CASE_BOUND_MS) throw new Error(`refusing the scenario took ${elapsed().toFixed(0)} ms`);
@@ -38,7 +39,9 @@ export function judgeScenario(text: string): { valid: boolean; checks: number; m
 /** judgeScenario, and no warning printed (yaml warns on the next tick, e.g. for keys it must stringify). */
 export async function judgeQuietly(text: string): Promise<ReturnType<typeof judgeScenario>> {
 	let warning: Error | undefined;
-	const listener = (w: Error) => { warning = w; };
+	const listener = (w: Error) => {
+		warning = w;
+	};
 	process.on('warning', listener);
 	try {
 		const verdict = judgeScenario(text);

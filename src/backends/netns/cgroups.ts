@@ -7,7 +7,9 @@ import { killPid } from './processes.js';
 
 const ROOT = '/sys/fs/cgroup';
 
-/** Every directory named `parent` under the cgroup root or one of its controllers, and their children: deepest first. */
+/**
+ * Every directory named `parent` under the cgroup root or one of its controllers, and their children: deepest first.
+ */
 async function cgroupDirs(parent: string): Promise<string[]> {
 	const controllers = await readdir(ROOT).catch(() => [] as string[]);
 	const roots = [join(ROOT, parent), ...controllers.map((c) => join(ROOT, c, parent))];
@@ -25,7 +27,10 @@ async function cgroupDirs(parent: string): Promise<string[]> {
 /** Kills what still runs in those cgroups. */
 export async function killCgroup(parent: string): Promise<void> {
 	for (const dir of await cgroupDirs(parent)) {
-		const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map(Number);
+		const pids = (await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => ''))
+			.split('\n')
+			.filter(Boolean)
+			.map(Number);
 		for (const pid of pids) killPid(pid);
 	}
 }
@@ -52,16 +57,32 @@ export const nodeCgroup = (id: string, node: string) => `labcheck-${id}-cmd-${no
 export async function limitNode(id: string, node: string): Promise<string[]> {
 	const name = nodeCgroup(id, node);
 	const procs: string[] = [];
-	const v2 = await readFile(join(ROOT, 'cgroup.controllers'), 'utf8').then(() => true, () => false);
+	const v2 = await readFile(join(ROOT, 'cgroup.controllers'), 'utf8').then(
+		() => true,
+		() => false,
+	);
 	const settings: Array<[string, Array<[string, string]>]> = v2
-		? [[join(ROOT, name), [['pids.max', String(NODE_LIMITS.pids)], ['memory.max', String(NODE_LIMITS.memoryBytes)]]]]
-		: [[join(ROOT, 'pids', name), [['pids.max', String(NODE_LIMITS.pids)]]], [join(ROOT, 'memory', name), [['memory.limit_in_bytes', String(NODE_LIMITS.memoryBytes)]]]];
+		? [
+				[
+					join(ROOT, name),
+					[
+						['pids.max', String(NODE_LIMITS.pids)],
+						['memory.max', String(NODE_LIMITS.memoryBytes)],
+					],
+				],
+			]
+		: [
+				[join(ROOT, 'pids', name), [['pids.max', String(NODE_LIMITS.pids)]]],
+				[join(ROOT, 'memory', name), [['memory.limit_in_bytes', String(NODE_LIMITS.memoryBytes)]]],
+			];
 	for (const [dir, files] of settings) {
 		try {
 			await mkdir(dir, { recursive: true });
 			for (const [file, value] of files) await writeFile(join(dir, file), value).catch(() => {});
 			procs.push(join(dir, 'cgroup.procs'));
-		} catch { /* no such controller here */ }
+		} catch {
+			/* no such controller here */
+		}
 	}
 	return procs;
 }

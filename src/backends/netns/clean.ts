@@ -6,7 +6,10 @@ import { removeNodeCgroups } from './cgroups.js';
 import { stopEngine } from './docker/engine.js';
 import { isAlive, readStates, type LabState } from './state.js';
 
-export interface Cleaned { labs: string[]; namespaces: number }
+export interface Cleaned {
+	labs: string[];
+	namespaces: number;
+}
 
 async function removeLabs(states: LabState[], orphans: string[] = []): Promise<Cleaned> {
 	for (const state of states) {
@@ -16,7 +19,11 @@ async function removeLabs(states: LabState[], orphans: string[] = []): Promise<C
 	const namespaces = [...states.flatMap((s) => s.namespaces), ...orphans];
 	const present = new Set(await labNamespaces(LAB_NAMESPACE));
 	await removeNamespaces(namespaces.filter((ns) => present.has(ns)));
-	for (const id of new Set([...states.map((s) => s.id), ...orphans.map((ns) => LAB_NAMESPACE.exec(ns)?.[1]).filter((x): x is string => Boolean(x))])) await removeNodeCgroups(id);
+	for (const id of new Set([
+		...states.map((s) => s.id),
+		...orphans.map((ns) => LAB_NAMESPACE.exec(ns)?.[1]).filter((x): x is string => Boolean(x)),
+	]))
+		await removeNodeCgroups(id);
 	await Promise.all(states.map((s) => rm(stateDir(s.id), { recursive: true, force: true })));
 	return { labs: states.map((s) => s.id), namespaces: namespaces.filter((ns) => present.has(ns)).length };
 }
@@ -29,7 +36,9 @@ export async function cleanAll(): Promise<Cleaned> {
 	const gone = all.filter((s) => !live.includes(s));
 	const liveIds = new Set(live.map((s) => s.id));
 	const known = new Set(gone.flatMap((s) => s.namespaces));
-	const orphans = (await labNamespaces(LAB_NAMESPACE)).filter((ns) => !known.has(ns) && !liveIds.has(LAB_NAMESPACE.exec(ns)![1]));
+	const orphans = (await labNamespaces(LAB_NAMESPACE)).filter(
+		(ns) => !known.has(ns) && !liveIds.has(LAB_NAMESPACE.exec(ns)![1]),
+	);
 	return removeLabs(gone, orphans);
 }
 

@@ -38,12 +38,16 @@ export function sysctls(node: PlanNode): Record<string, string> {
 	const settings: Record<string, string> = {};
 	if (node.forwarding) {
 		settings['net/ipv4/ip_forward'] = '1';
-		for (const dev of ['all', 'default', ...node.interfaces.map((i) => i.ifname)]) settings[`net/ipv4/conf/${dev}/send_redirects`] = '0';
+		for (const dev of ['all', 'default', ...node.interfaces.map((i) => i.ifname)])
+			settings[`net/ipv4/conf/${dev}/send_redirects`] = '0';
 	}
-	if (node.nat.length > 0) Object.assign(settings, { 'net/ipv4/fwmark_reflect': '1', 'net/ipv4/tcp_fwmark_accept': '1' });
+	if (node.nat.length > 0)
+		Object.assign(settings, { 'net/ipv4/fwmark_reflect': '1', 'net/ipv4/tcp_fwmark_accept': '1' });
 	// The node's listening ports are never handed out as a connection's source port (the ephemeral
 	// range 32768-60999 holds 50000-50004): a readiness check's socket would otherwise take one first.
-	const ports = [...new Set([...node.services.map((s) => s.port), ...node.nat.flatMap((e) => e.forwards.map((f) => f.hostPort))])].sort((a, b) => a - b);
+	const ports = [
+		...new Set([...node.services.map((s) => s.port), ...node.nat.flatMap((e) => e.forwards.map((f) => f.hostPort))]),
+	].sort((a, b) => a - b);
 	if (ports.length > 0) settings['net/ipv4/ip_local_reserved_ports'] = ports.join(',');
 	return settings;
 }
@@ -65,7 +69,8 @@ function ruleLines(node: PlanNode) {
 		mangle.push(
 			`-A PREROUTING -i ${dev} -m conntrack --ctstate NEW ${comment(`${engine.guest} opens a connection`)} -j CONNMARK --set-mark ${MARK}`,
 			// The host's answers to the guest (echo replies, SYN-ACKs, resets) carry this mark from their
-			// first route lookup on (fwmark_reflect, tcp_fwmark_accept): they find the NAT link, the host's own new packets do not.
+			// first route lookup on (fwmark_reflect, tcp_fwmark_accept): they find the NAT link, the host's own new packets do
+			// not.
 			`-A PREROUTING -i ${dev} ${comment(`${engine.guest}'s packets: the host answers them through the NAT link`)} -j MARK --set-mark ${MARK}`,
 		);
 		// VirtualBox's NAT network is not the host's: without a default route of its own, the host has no route there at all.
@@ -81,7 +86,9 @@ function ruleLines(node: PlanNode) {
 			`-A POSTROUTING -o ${dev} -m conntrack --ctstate DNAT ${comment(`${why}: forwarded connections come from ${engine.gateway}`)} -j SNAT --to-source ${engine.gateway}`,
 			`-A POSTROUTING -s ${engine.subnet} ! -o ${dev} ${comment(`${why}: hide ${engine.subnet}`)} -j MASQUERADE`,
 		);
-		filter.push(`-A FORWARD -o ${dev} -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT ${comment(`${why}: only port forwards enter`)} -j DROP`);
+		filter.push(
+			`-A FORWARD -o ${dev} -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT ${comment(`${why}: only port forwards enter`)} -j DROP`,
+		);
 	}
 	if (node.nat.length > 0) {
 		mangle.unshift(`-A OUTPUT -j CONNMARK --restore-mark`);
@@ -118,7 +125,12 @@ function securityGroup(node: PlanNode): string[] {
 	for (const rule of node.security ?? []) {
 		const proto = rule.proto === 'any' ? '' : `-p ${rule.proto}`;
 		const ports = rule.ports ? `--dport ${rule.ports[0]}:${rule.ports[1]}` : '';
-		lines.push(`-A INPUT ${proto} -s ${rule.from} ${ports} ${comment(`security group: ${rule.text}`)} -j ACCEPT`.replace(/\s+/g, ' '));
+		lines.push(
+			`-A INPUT ${proto} -s ${rule.from} ${ports} ${comment(`security group: ${rule.text}`)} -j ACCEPT`.replace(
+				/\s+/g,
+				' ',
+			),
+		);
 	}
 	lines.push(`-A INPUT ${comment('security group: default deny ingress')} -j DROP`);
 	return lines;
@@ -126,8 +138,12 @@ function securityGroup(node: PlanNode): string[] {
 
 function restoreText(nat: string[], mangle: string[], filter: string[], all = false): string {
 	const table = (name: string, chains: string[], rules: string[]) =>
-		rules.length === 0 && !all ? '' : `*${name}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${rules.map((r) => `${r}\n`).join('')}COMMIT\n`;
-	return table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat)
-		+ table('mangle', ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], mangle)
-		+ table('filter', ['INPUT', 'FORWARD', 'OUTPUT'], filter);
+		rules.length === 0 && !all
+			? ''
+			: `*${name}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${rules.map((r) => `${r}\n`).join('')}COMMIT\n`;
+	return (
+		table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat) +
+		table('mangle', ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], mangle) +
+		table('filter', ['INPUT', 'FORWARD', 'OUTPUT'], filter)
+	);
 }

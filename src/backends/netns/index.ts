@@ -28,21 +28,31 @@ import { removeNodeCgroups } from './cgroups.js';
 import { enterNode, hostsFile, type NodeFiles } from './sandbox.js';
 import { ipBatch, nsExec } from './shell.js';
 
-
 export const netnsBackend: Backend = {
 	name: 'netns',
 	async preflight(plan) {
 		if (process.getuid?.() !== 0) {
-			throw new EnvironmentError('labcheck builds labs in network namespaces and needs root (CAP_NET_ADMIN)', 'run it as root, e.g. `sudo npx labcheck run ...`');
+			throw new EnvironmentError(
+				'labcheck builds labs in network namespaces and needs root (CAP_NET_ADMIN)',
+				'run it as root, e.g. `sudo npx labcheck run ...`',
+			);
 		}
-		const needs = [['ip', 'iproute2'], ['iptables-restore', 'iptables']];
-		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd'))) needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
+		const needs = [
+			['ip', 'iproute2'],
+			['iptables-restore', 'iptables'],
+		];
+		if (plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')))
+			needs.push([SSHD, 'openssh-server'], ['ssh-keygen', 'openssh-client']);
 		if (plan.nodes.some((n) => n.engine)) needs.push(['dockerd', 'docker.io'], ['/bin/busybox', 'busybox-static']);
-		if (plan.steps.some((s) => s.actions.some((a) => a.verb === 'float' || a.verb === 'unfloat'))) needs.push(['conntrack', 'conntrack']);
+		if (plan.steps.some((s) => s.actions.some((a) => a.verb === 'float' || a.verb === 'unfloat')))
+			needs.push(['conntrack', 'conntrack']);
 		const absent = [];
 		for (const [command, pkg] of needs) if (!(await installed(command))) absent.push(pkg);
 		if (absent.length > 0) {
-			throw new EnvironmentError(`this machine lacks ${absent.join(', ')}`, `run \`npx labcheck doctor --fix\` (or apt-get install ${absent.join(' ')})`);
+			throw new EnvironmentError(
+				`this machine lacks ${absent.join(', ')}`,
+				`run \`npx labcheck doctor --fix\` (or apt-get install ${absent.join(' ')})`,
+			);
 		}
 	},
 	async build(plan, options) {
@@ -58,7 +68,10 @@ export const netnsBackend: Backend = {
 	},
 };
 
-interface Engine { info: EngineInfo; docker: Docker }
+interface Engine {
+	info: EngineInfo;
+	docker: Docker;
+}
 
 class NetnsLab implements Lab {
 	/** Each running node's network, where probes open their sockets. */
@@ -74,7 +87,11 @@ class NetnsLab implements Lab {
 	private starting?: Promise<void>;
 	private kept = false;
 
-	constructor(private plan: Plan, readonly id: string, private readonly options: BuildOptions) {
+	constructor(
+		private plan: Plan,
+		readonly id: string,
+		private readonly options: BuildOptions,
+	) {
 		this.dir = stateDir(id);
 	}
 
@@ -84,7 +101,13 @@ class NetnsLab implements Lab {
 
 	/** Where a node's own file system lives, for the commands a scenario runs in it. */
 	private files(name: string): NodeFiles {
-		return { id: this.id, dir: this.dir, namespace: nodeNamespace(this.id, name), node: name, hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)) };
+		return {
+			id: this.id,
+			dir: this.dir,
+			namespace: nodeNamespace(this.id, name),
+			node: name,
+			hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)),
+		};
 	}
 
 	private node(name: string): PlanNode {
@@ -93,14 +116,33 @@ class NetnsLab implements Lab {
 
 	private async saveState(): Promise<void> {
 		const state: LabState = {
-			id: this.id, pid: process.pid, pidStart: processStart(), scenario: this.plan.file, scenarioPath: resolve(this.plan.file), name: this.plan.name, created: new Date().toISOString(), kept: this.kept,
+			id: this.id,
+			pid: process.pid,
+			pidStart: processStart(),
+			scenario: this.plan.file,
+			scenarioPath: resolve(this.plan.file),
+			name: this.plan.name,
+			created: new Date().toISOString(),
+			kept: this.kept,
 			namespaces: namespacesOf(this.plan, this.id),
-			nodes: Object.fromEntries(this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)])),
+			nodes: Object.fromEntries(
+				this.plan.nodes.filter((n) => !n.container).map((n) => [n.name, nodeNamespace(this.id, n.name)]),
+			),
 			hosts: hostsFile(this.plan.nodes.filter((n) => !n.auto)),
-			engines: this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name))),
-			containers: Object.fromEntries(this.plan.nodes.filter((n) => n.container).map((n) => [n.name, {
-				socket: engineInfo(this.id, this.dir, n.container!.engine, '').socket, name: containerName(this.id, n.name),
-			}])),
+			engines: this.plan.nodes
+				.filter((n) => n.engine)
+				.map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name))),
+			containers: Object.fromEntries(
+				this.plan.nodes
+					.filter((n) => n.container)
+					.map((n) => [
+						n.name,
+						{
+							socket: engineInfo(this.id, this.dir, n.container!.engine, '').socket,
+							name: containerName(this.id, n.name),
+						},
+					]),
+			),
 		};
 		await writeState(this.dir, state);
 	}
@@ -122,7 +164,9 @@ class NetnsLab implements Lab {
 		await mkdir(this.dir, { recursive: true, mode: 0o700 });
 		await this.saveState();
 		const namespaced = this.plan.nodes.filter((n) => !n.container);
-		const needsKey = this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) || this.plan.checks.some((c) => c.probe === 'ssh');
+		const needsKey =
+			this.plan.nodes.some((n) => n.services.some((s) => s.name === 'sshd')) ||
+			this.plan.checks.some((c) => c.probe === 'ssh');
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
 		key?.catch(() => {}); // awaited below; a failing build must not leave it unhandled
@@ -135,7 +179,13 @@ class NetnsLab implements Lab {
 			if (settings.length > 0) {
 				network.within(() => {
 					// An interface Docker makes later (docker0) takes `default`; one not made yet is skipped.
-					for (const [key, value] of settings) { try { writeFileSync(`/proc/sys/${key}`, value); } catch (error) { if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; } }
+					for (const [key, value] of settings) {
+						try {
+							writeFileSync(`/proc/sys/${key}`, value);
+						} catch (error) {
+							if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+						}
+					}
 				});
 			}
 		}
@@ -152,7 +202,12 @@ class NetnsLab implements Lab {
 	}
 
 	private async startServices(node: PlanNode): Promise<void> {
-		const pids = await startNodeServices(node, enterNamespace(nodeNamespace(this.id, node.name)), this.run, this.networks.get(node.name)!);
+		const pids = await startNodeServices(
+			node,
+			enterNamespace(nodeNamespace(this.id, node.name)),
+			this.run,
+			this.networks.get(node.name)!,
+		);
 		this.servicePids.set(node.name, new Map([...(this.servicePids.get(node.name) ?? []), ...pids]));
 	}
 
@@ -167,7 +222,11 @@ class NetnsLab implements Lab {
 		this.engines.set(node.name, { info, docker });
 		this.checkpoint();
 		await createNetworks(this.plan, node.name, docker, this.id);
-		const images = new Set(this.plan.nodes.filter((n) => n.container?.engine === node.name && n.container.start).map((n) => n.container!.image));
+		const images = new Set(
+			this.plan.nodes
+				.filter((n) => n.container?.engine === node.name && n.container.start)
+				.map((n) => n.container!.image),
+		);
 		for (const image of images) {
 			this.checkpoint();
 			await ensureImage(docker, info.socket, image, this.plan.images, this.dir);
@@ -194,7 +253,10 @@ class NetnsLab implements Lab {
 		this.containerPids.set(name, [...(await startNodeServices(node, enterNetworkOf(pid), this.run, network)).values()]);
 	}
 
-	/** Ends what labcheck runs or holds in a container's network (services and their sessions), so the container's namespace can go. */
+	/**
+	 * Ends what labcheck runs or holds in a container's network (services and their sessions), so the container's
+	 * namespace can go.
+	 */
 	private async releaseContainer(name: string): Promise<void> {
 		this.networks.get(name)?.close();
 		this.networks.delete(name);
@@ -222,7 +284,10 @@ class NetnsLab implements Lab {
 			case 'exec': {
 				const { exitCode, output } = await this.exec(action.target, action.arg!);
 				if (exitCode !== 0) throw new Error(`exit ${exitCode}: ${output.trim().split('\n').slice(-1)[0] ?? ''}`);
-				return { ok: true, detail: `exit 0${output.trim() ? `: ${output.trim().split('\n').slice(-2).join(' / ')}` : ''}` };
+				return {
+					ok: true,
+					detail: `exit 0${output.trim() ? `: ${output.trim().split('\n').slice(-2).join(' / ')}` : ''}`,
+				};
 			}
 			case 'build': {
 				const engine = [...this.engines.values()][0];
@@ -239,7 +304,12 @@ class NetnsLab implements Lab {
 				await this.container(action.target).stop({ t: 2 });
 				return { ok: true, detail: `${action.target} stopped` };
 			case 'start': {
-				const exists = await this.container(action.target).inspect().then(() => true, () => false);
+				const exists = await this.container(action.target)
+					.inspect()
+					.then(
+						() => true,
+						() => false,
+					);
 				await this.startContainer(node.name, !exists);
 				return { ok: true, detail: `${action.target} running from image ${node.container!.image}` };
 			}
@@ -249,29 +319,82 @@ class NetnsLab implements Lab {
 			case 'allow':
 			case 'revoke':
 				await this.applyRules(after);
-				return { ok: true, detail: `${action.target}'s security group: ${after.security!.map((r) => r.text).join('; ') || 'no rule (default deny ingress)'}` };
+				return {
+					ok: true,
+					detail: `${action.target}'s security group: ${after.security!.map((r) => r.text).join('; ') || 'no rule (default deny ingress)'}`,
+				};
 			case 'float':
 			case 'unfloat': {
 				const before = this.plan.nodes.filter((n) => n.floating.some((f) => f.node === action.target));
-				const routers = next.nodes.filter((n) => n.floating.some((f) => f.node === action.target) || before.some((b) => b.name === n.name));
+				const routers = next.nodes.filter(
+					(n) => n.floating.some((f) => f.node === action.target) || before.some((b) => b.name === n.name),
+				);
 				for (const router of routers) {
 					const old = this.node(router.name).floating.filter((f) => f.node === action.target);
-					const lines = [...old.map((f) => floatingAddress(this.plan, router, f.address, 'del')), ...router.floating.filter((f) => f.node === action.target).map((f) => floatingAddress(next, router, f.address, 'add'))];
+					const lines = [
+						...old.map((f) => floatingAddress(this.plan, router, f.address, 'del')),
+						...router.floating
+							.filter((f) => f.node === action.target)
+							.map((f) => floatingAddress(next, router, f.address, 'add')),
+					];
 					await ipBatch(nodeNamespace(this.id, router.name), lines, `router "${router.name}": floating IP`);
 					await this.applyRules(router);
 				}
 				// As neutron does: connections through the old mapping are forgotten, so the next packet takes the new one.
-				const forget = [...new Set([...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).flatMap((f) => [`-s ${f.privateAddress}`, `-d ${f.address}`, `-q ${f.address}`]))];
-				await Promise.all(routers.map((router) => execa('ip', ['netns', 'exec', nodeNamespace(this.id, router.name), 'sh', '-c', forget.map((match) => `conntrack -D ${match} >/dev/null 2>&1`).join('; ') || 'true'], { reject: false })));
+				const forget = [
+					...new Set(
+						[...this.plan.nodes, ...next.nodes]
+							.flatMap((n) => n.floating)
+							.filter((f) => f.node === action.target)
+							.flatMap((f) => [`-s ${f.privateAddress}`, `-d ${f.address}`, `-q ${f.address}`]),
+					),
+				];
+				await Promise.all(
+					routers.map((router) =>
+						execa(
+							'ip',
+							[
+								'netns',
+								'exec',
+								nodeNamespace(this.id, router.name),
+								'sh',
+								'-c',
+								forget.map((match) => `conntrack -D ${match} >/dev/null 2>&1`).join('; ') || 'true',
+							],
+							{ reject: false },
+						),
+					),
+				);
 				// Neighbours may remember the address as unreachable from an earlier probe: forget it.
-				const moved = [...this.plan.nodes, ...next.nodes].flatMap((n) => n.floating).filter((f) => f.node === action.target).map((f) => f.address);
-				await Promise.all(next.nodes.filter((n) => managed(n) && !n.auto || n.kind === 'router').map((n) =>
-					ipBatch(nodeNamespace(this.id, n.name), [...new Set(moved)].map((a) => `neigh flush to ${a}`), `node "${n.name}": neighbours`)));
+				const moved = [...this.plan.nodes, ...next.nodes]
+					.flatMap((n) => n.floating)
+					.filter((f) => f.node === action.target)
+					.map((f) => f.address);
+				await Promise.all(
+					next.nodes
+						.filter((n) => (managed(n) && !n.auto) || n.kind === 'router')
+						.map((n) =>
+							ipBatch(
+								nodeNamespace(this.id, n.name),
+								[...new Set(moved)].map((a) => `neigh flush to ${a}`),
+								`node "${n.name}": neighbours`,
+							),
+						),
+				);
 				const fip = routers.flatMap((r) => r.floating).find((f) => f.node === action.target);
-				return { ok: true, detail: fip ? `${fip.address} → ${action.target} ${fip.privateAddress} on ${routers[0].name}` : `${action.target} has no floating IP` };
+				return {
+					ok: true,
+					detail: fip
+						? `${fip.address} → ${action.target} ${fip.privateAddress} on ${routers[0].name}`
+						: `${action.target} has no floating IP`,
+				};
 			}
 			case 'route-add':
-				await ipBatch(ns, [`route replace ${action.route!.to} via ${action.route!.via}`], `node "${action.target}": add route`);
+				await ipBatch(
+					ns,
+					[`route replace ${action.route!.to} via ${action.route!.via}`],
+					`node "${action.target}": add route`,
+				);
 				return { ok: true, detail: `${action.target}: ${action.route!.to} via ${action.route!.via}` };
 			case 'route-del':
 				await ipBatch(ns, [`route del ${action.route!.to}`], `node "${action.target}": delete route`);
@@ -279,11 +402,22 @@ class NetnsLab implements Lab {
 			case 'link-down':
 			case 'link-up': {
 				const iface = node.interfaces.find((i) => i.network === action.arg)!;
-				// The kernel drops the routes through a link that goes down; a link brought back gets them again, as a node's network config would.
+				// The kernel drops the routes through a link that goes down; a link brought back gets them again, as a node's
+				// network config would.
 				const subnet = parseCidr(this.plan.networks.find((n) => n.name === action.arg)!.subnet);
-				const restore = action.verb === 'link-up' ? after.routes.filter((r) => contains(subnet, r.via)).map((r) => `route replace ${r.to} via ${r.via}`) : [];
-				await ipBatch(ns, [`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`, ...restore], `node "${action.target}": link`);
-				return { ok: true, detail: `${action.target} ${iface.ifname} (${action.arg}) ${action.verb === 'link-down' ? 'down' : 'up'}` };
+				const restore =
+					action.verb === 'link-up'
+						? after.routes.filter((r) => contains(subnet, r.via)).map((r) => `route replace ${r.to} via ${r.via}`)
+						: [];
+				await ipBatch(
+					ns,
+					[`link set ${iface.ifname} ${action.verb === 'link-down' ? 'down' : 'up'}`, ...restore],
+					`node "${action.target}": link`,
+				);
+				return {
+					ok: true,
+					detail: `${action.target} ${iface.ifname} (${action.arg}) ${action.verb === 'link-down' ? 'down' : 'up'}`,
+				};
 			}
 			case 'service-stop':
 			case 'service-start': {
@@ -291,32 +425,61 @@ class NetnsLab implements Lab {
 				const http = action.arg !== 'sshd';
 				const running = this.servicePids.get(action.target) ?? new Map<string, number>();
 				const affected = after.services.filter((s) => (s.name === 'sshd') !== http);
-				for (const s of affected) { const pid = running.get(s.name); if (pid) killPid(pid); running.delete(s.name); }
+				for (const s of affected) {
+					const pid = running.get(s.name);
+					if (pid) killPid(pid);
+					running.delete(s.name);
+				}
 				if (affected.some((s) => !s.stopped)) await this.startServices({ ...after, services: affected });
-				return { ok: true, detail: `${action.arg} ${action.verb === 'service-stop' ? 'stopped' : 'listening'} on ${action.target}` };
+				return {
+					ok: true,
+					detail: `${action.arg} ${action.verb === 'service-stop' ? 'stopped' : 'listening'} on ${action.target}`,
+				};
 			}
 		}
 	}
 
 	private async applyRules(node: PlanNode): Promise<void> {
 		if (!managed(node)) throw new Error(`${node.name}'s firewall belongs to its Docker engine`);
-		await nsExec(nodeNamespace(this.id, node.name), ['iptables-restore'], `node "${node.name}": rules`, fullRules(node));
+		await nsExec(
+			nodeNamespace(this.id, node.name),
+			['iptables-restore'],
+			`node "${node.name}": rules`,
+			fullRules(node),
+		);
 	}
 
 	async exec(name: string, command: string): Promise<{ exitCode: number; output: string }> {
 		const node = this.node(name);
 		if (node.container) return execIn(this.container(name), command);
 		const enter = await enterNode(this.files(name));
-		const result = await execa(enter[0], [...enter.slice(1), 'sh', '-c', command], { reject: false, all: true, timeout: 30_000 });
+		const result = await execa(enter[0], [...enter.slice(1), 'sh', '-c', command], {
+			reject: false,
+			all: true,
+			timeout: 30_000,
+		});
 		return { exitCode: result.exitCode ?? 1, output: result.all ?? '' };
 	}
 
 	async routes(queries: Array<{ node: string; address: string }>): Promise<Array<string | undefined>> {
 		const nodes = [...new Set(queries.map((q) => q.node))].filter((n) => !this.node(n).container);
-		const script = nodes.map((n) => `ip -n '${nodeNamespace(this.id, n)}' -force -batch - 2>&1 <<'LABCHECK'\n${queries.filter((q) => q.node === n).map((q) => `route get ${q.address}`).join('\n')}\nLABCHECK\necho @@`).join('\n');
+		const script = nodes
+			.map(
+				(n) =>
+					`ip -n '${nodeNamespace(this.id, n)}' -force -batch - 2>&1 <<'LABCHECK'\n${queries
+						.filter((q) => q.node === n)
+						.map((q) => `route get ${q.address}`)
+						.join('\n')}\nLABCHECK\necho @@`,
+			)
+			.join('\n');
 		const { stdout } = await execa('sh', ['-s'], { input: script, reject: false });
-		// A section a node, one answer a query: a route, or the error ip printed ("Command failed" and indented "cache" lines skipped).
-		const answers = new Map(stdout.split(/^@@$/m).map((section, i) => [nodes[i], section.split('\n').filter((l) => l && !/^\s|^Command failed/.test(l))]));
+		// A section a node, one answer a query: a route, or the error ip printed ("Command failed" and indented "cache" lines
+		// skipped).
+		const answers = new Map(
+			stdout
+				.split(/^@@$/m)
+				.map((section, i) => [nodes[i], section.split('\n').filter((l) => l && !/^\s|^Command failed/.test(l))]),
+		);
 		const next = new Map(nodes.map((n) => [n, 0]));
 		return queries.map((q) => {
 			const i = next.get(q.node);
@@ -354,16 +517,20 @@ class NetnsLab implements Lab {
 		await Promise.all([...this.containerPids.keys()].map((name) => this.releaseContainer(name)));
 		this.closeNetworks();
 		// Every phase runs even when one fails: what one leaves, the next may still remove.
-		const engines = this.plan.nodes.filter((n) => n.engine).map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
+		const engines = this.plan.nodes
+			.filter((n) => n.engine)
+			.map((n) => engineInfo(this.id, this.dir, n.name, nodeNamespace(this.id, n.name)));
 		const failures = [
 			// Processes in containers' networks are found by their command line; only labs with containers have them.
-			...await Promise.allSettled(engines.length > 0 ? [killRunProcesses(this.id)] : []),
-			...await Promise.allSettled(engines.map(stopEngine)),
-			...await Promise.allSettled([removeNamespaces(namespacesOf(this.plan, this.id))]),
-			...await Promise.allSettled([removeNodeCgroups(this.id)]),
+			...(await Promise.allSettled(engines.length > 0 ? [killRunProcesses(this.id)] : [])),
+			...(await Promise.allSettled(engines.map(stopEngine))),
+			...(await Promise.allSettled([removeNamespaces(namespacesOf(this.plan, this.id))])),
+			...(await Promise.allSettled([removeNodeCgroups(this.id)])),
 		].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
 		if (failures.length > 0) {
-			throw new BackendError(`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); run \`npx labcheck clean\``);
+			throw new BackendError(
+				`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); run \`npx labcheck clean\``,
+			);
 		}
 		await rm(this.dir, { recursive: true, force: true });
 	}

@@ -6,7 +6,11 @@ import { execa } from 'execa';
 
 /** Signals a process that may have exited meanwhile. */
 export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-	try { process.kill(pid, signal); } catch { /* already gone */ }
+	try {
+		process.kill(pid, signal);
+	} catch {
+		/* already gone */
+	}
 }
 
 /** How to run a program inside a node: `ip netns exec NS` for namespaces, nsenter for a container's network. */
@@ -26,12 +30,29 @@ export function startDetached(enter: Enter, argv: string[], logFile: string): Ch
 	}
 }
 
-/** Processes whose network namespace is one of `namespaces`: one pass over /proc instead of `ip netns pids` for each. */
+/**
+ * Processes whose network namespace is one of `namespaces`: one pass over /proc instead of `ip netns pids` for each.
+ */
 export async function namespacePids(namespaces: string[]): Promise<number[]> {
-	const inodes = new Set((await Promise.all(namespaces.map((ns) => stat(`/run/netns/${ns}`).then((s) => `net:[${s.ino}]`, () => undefined)))).filter(Boolean));
+	const inodes = new Set(
+		(
+			await Promise.all(
+				namespaces.map((ns) =>
+					stat(`/run/netns/${ns}`).then(
+						(s) => `net:[${s.ino}]`,
+						() => undefined,
+					),
+				),
+			)
+		).filter(Boolean),
+	);
 	if (inodes.size === 0) return [];
 	const pids = (await readdir('/proc')).filter((p) => /^\d+$/.test(p));
-	const found = await Promise.all(pids.map(async (pid) => (inodes.has(await readlink(`/proc/${pid}/ns/net`).catch(() => '')) ? Number(pid) : undefined)));
+	const found = await Promise.all(
+		pids.map(async (pid) =>
+			inodes.has(await readlink(`/proc/${pid}/ns/net`).catch(() => '')) ? Number(pid) : undefined,
+		),
+	);
 	return found.filter((p): p is number => p !== undefined);
 }
 
@@ -39,13 +60,19 @@ export async function namespacePids(namespaces: string[]): Promise<number[]> {
 export async function removeNamespaces(namespaces: string[]): Promise<void> {
 	for (const pid of await namespacePids(namespaces)) killPid(pid);
 	if (namespaces.length > 0) {
-		await execa('ip', ['-force', '-batch', '-'], { input: namespaces.map((ns) => `netns del ${ns}`).join('\n'), reject: false });
+		await execa('ip', ['-force', '-batch', '-'], {
+			input: namespaces.map((ns) => `netns del ${ns}`).join('\n'),
+			reject: false,
+		});
 	}
 }
 
 export async function labNamespaces(pattern: RegExp): Promise<string[]> {
 	const result = await execa('ip', ['netns', 'list'], { reject: false });
-	return result.stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => pattern.test(n));
+	return result.stdout
+		.split('\n')
+		.map((l) => l.split(' ')[0])
+		.filter((n) => pattern.test(n));
 }
 
 /** Every process as pid → { parent, command line }, from one `ps`. */
@@ -62,9 +89,13 @@ async function processTable(): Promise<Map<number, { ppid: number; args: string 
 /** The processes and all their descendants (an sshd's sessions outlive the sshd that forked them). */
 function withDescendants(table: Map<number, { ppid: number }>, roots: Iterable<number>): Set<number> {
 	const found = new Set(roots);
-	for (let grew = true; grew;) {
+	for (let grew = true; grew; ) {
 		grew = false;
-		for (const [pid, { ppid }] of table) if (found.has(ppid) && !found.has(pid)) { found.add(pid); grew = true; }
+		for (const [pid, { ppid }] of table)
+			if (found.has(ppid) && !found.has(pid)) {
+				found.add(pid);
+				grew = true;
+			}
 	}
 	return found;
 }
@@ -75,9 +106,14 @@ export async function killTrees(pids: number[]): Promise<void> {
 	for (const pid of withDescendants(await processTable(), pids)) killPid(pid);
 }
 
-/** Processes a run started outside named namespaces (in containers' networks): found by the run id in their command line, with their descendants. */
+/**
+ * Processes a run started outside named namespaces (in containers' networks): found by the run id in their command
+ * line, with their descendants.
+ */
 export async function killRunProcesses(id: string): Promise<void> {
 	const table = await processTable();
-	const roots = [...table].filter(([, p]) => p.args.includes(`--lab ${id}`) || p.args.includes(`/run/labcheck/${id}/`)).map(([pid]) => pid);
+	const roots = [...table]
+		.filter(([, p]) => p.args.includes(`--lab ${id}`) || p.args.includes(`/run/labcheck/${id}/`))
+		.map(([pid]) => pid);
 	for (const pid of withDescendants(table, roots)) killPid(pid);
 }

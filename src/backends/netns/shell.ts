@@ -8,7 +8,9 @@ export async function ipBatch(namespace: string | undefined, lines: string[], wh
 	const args = [...(namespace ? ['-n', namespace] : []), '-batch', '-'];
 	const result = await execa('ip', args, { input: `${lines.join('\n')}\n`, reject: false });
 	if (result.exitCode !== 0) {
-		throw new BackendError(`${what}: ip ${args.join(' ')} failed: ${result.stderr.trim()}`, undefined, { cause: result });
+		throw new BackendError(`${what}: ip ${args.join(' ')} failed: ${result.stderr.trim()}`, undefined, {
+			cause: result,
+		});
 	}
 }
 
@@ -16,7 +18,9 @@ export async function ipBatch(namespace: string | undefined, lines: string[], wh
 export async function nsExec(namespace: string, argv: string[], what: string, input?: string): Promise<string> {
 	const result = await execa('ip', ['netns', 'exec', namespace, ...argv], { input, reject: false });
 	if (result.exitCode !== 0) {
-		throw new BackendError(`${what}: ${argv.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`, undefined, { cause: result });
+		throw new BackendError(`${what}: ${argv.join(' ')} failed: ${(result.stderr || result.stdout).trim()}`, undefined, {
+			cause: result,
+		});
 	}
 	return result.stdout;
 }
@@ -29,6 +33,10 @@ export async function runScript(script: string): Promise<void> {
 	const result = await execa('sh', ['-s'], { input: script, reject: false });
 	if (result.exitCode !== 0) {
 		const lines = result.stderr.trim().split('\n');
-		throw new BackendError(`${lines.at(-1)}${lines.length > 1 ? `: ${lines.slice(0, -1).join(' ').trim()}` : ''}`, undefined, { cause: result });
+		throw new BackendError(
+			`${lines.at(-1)}${lines.length > 1 ? `: ${lines.slice(0, -1).join(' ').trim()}` : ''}`,
+			undefined,
+			{ cause: result },
+		);
 	}
 }

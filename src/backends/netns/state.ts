@@ -26,13 +26,20 @@ export interface LabState {
 	containers: Record<string, { socket: string; name: string }>;
 }
 
-export const writeState = (dir: string, state: LabState) => writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+export const writeState = (dir: string, state: LabState) =>
+	writeFile(join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
 
 export async function readStates(): Promise<LabState[]> {
 	const ids = await readdir(STATE_ROOT).catch(() => [] as string[]);
-	const states = await Promise.all(ids.map(async (id) => {
-		try { return JSON.parse(await readFile(join(STATE_ROOT, id, 'state.json'), 'utf8')) as LabState; } catch { return undefined; }
-	}));
+	const states = await Promise.all(
+		ids.map(async (id) => {
+			try {
+				return JSON.parse(await readFile(join(STATE_ROOT, id, 'state.json'), 'utf8')) as LabState;
+			} catch {
+				return undefined;
+			}
+		}),
+	);
 	return states.filter((s): s is LabState => s !== undefined);
 }
 
@@ -43,7 +50,11 @@ export async function readStates(): Promise<LabState[]> {
  */
 export function isAlive(pid: number, started?: number): boolean {
 	let stat: string;
-	try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return false; }
+	try {
+		stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	} catch {
+		return false;
+	}
 	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 	if (fields[0] === 'Z' || fields[0] === 'X') return false;
 	return started === undefined || Number(fields[19]) === started;
@@ -54,5 +65,7 @@ export function processStart(pid = process.pid): number | undefined {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
 		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-	} catch { return undefined; }
+	} catch {
+		return undefined;
+	}
 }

@@ -12,7 +12,10 @@ const namespaced = (plan: Plan) => plan.nodes.filter((n) => !n.container);
 const isDocker = (plan: Plan, network: string) => Boolean(plan.networks.find((n) => n.name === network)?.engine);
 
 export function namespacesOf(plan: Plan, id: string): string[] {
-	return [...bridged(plan).map((n) => switchNamespace(id, n.name)), ...namespaced(plan).map((n) => nodeNamespace(id, n.name))];
+	return [
+		...bridged(plan).map((n) => switchNamespace(id, n.name)),
+		...namespaced(plan).map((n) => nodeNamespace(id, n.name)),
+	];
 }
 
 /**
@@ -32,12 +35,22 @@ export function labScript(plan: Plan, id: string): string {
 	const parts = ['fail() { echo "$1" >&2; exit 1; }'];
 	let tag = 0;
 	const batch = (namespace: string | undefined, lines: string[], what: string) => {
-		if (lines.length > 0) parts.push(heredoc(`ip ${namespace ? `-n '${namespace}' ` : ''}-batch -`, lines, what, `LABCHECK_${tag++}`));
+		if (lines.length > 0)
+			parts.push(heredoc(`ip ${namespace ? `-n '${namespace}' ` : ''}-batch -`, lines, what, `LABCHECK_${tag++}`));
 	};
-	batch(undefined, namespacesOf(plan, id).map((ns) => `netns add ${ns}`), 'create namespaces');
+	batch(
+		undefined,
+		namespacesOf(plan, id).map((ns) => `netns add ${ns}`),
+		'create namespaces',
+	);
 	// Each switch namespace makes its bridge and the veth pairs of its ports, the node ends moved
 	// straight into the nodes; then every node addresses its ends and adds its routes and rules.
-	const ports = new Map<string, string[]>(bridged(plan).map((n) => [n.name, ['link set lo up', 'link add br0 type bridge forward_delay 0 stp_state 0', 'link set br0 up']]));
+	const ports = new Map<string, string[]>(
+		bridged(plan).map((n) => [
+			n.name,
+			['link set lo up', 'link add br0 type bridge forward_delay 0 stp_state 0', 'link set br0 up'],
+		]),
+	);
 	let veth = 0;
 	namespaced(plan).forEach((node, index) => {
 		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
@@ -45,14 +58,17 @@ export function labScript(plan: Plan, id: string): string {
 			// activates them at once, instead of up to a second later (see the wait below).
 			const ifindex = 1000 + 2 * veth++;
 			const port = `${switchPort(index, node.name).slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
-			ports.get(iface.network)!.push(
-				`link add ${port} index ${ifindex + 1} type veth peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
-				`link set ${port} master br0`,
-				`link set ${port} up`,
-			);
+			ports
+				.get(iface.network)!
+				.push(
+					`link add ${port} index ${ifindex + 1} type veth peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
+					`link set ${port} master br0`,
+					`link set ${port} up`,
+				);
 		}
 	});
-	for (const net of bridged(plan)) batch(switchNamespace(id, net.name), ports.get(net.name)!, `network "${net.name}": bridge and ports`);
+	for (const net of bridged(plan))
+		batch(switchNamespace(id, net.name), ports.get(net.name)!, `network "${net.name}": bridge and ports`);
 	for (const node of namespaced(plan)) {
 		const lines = ['link set lo up'];
 		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
@@ -62,7 +78,15 @@ export function labScript(plan: Plan, id: string): string {
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		const { ip, iptables } = natRules(node);
 		batch(nodeNamespace(id, node.name), [...lines, ...ip], `node "${node.name}": addresses and routes`);
-		if (iptables) parts.push(heredoc(`ip netns exec '${nodeNamespace(id, node.name)}' iptables-restore`, [iptables.trimEnd()], `node "${node.name}": NAT and firewall rules`, `LABCHECK_${tag++}`));
+		if (iptables)
+			parts.push(
+				heredoc(
+					`ip netns exec '${nodeNamespace(id, node.name)}' iptables-restore`,
+					[iptables.trimEnd()],
+					`node "${node.name}": NAT and firewall rules`,
+					`LABCHECK_${tag++}`,
+				),
+			);
 	}
 	parts.push(waitForPorts(bridged(plan).map((n) => switchNamespace(id, n.name))));
 	return `${parts.join('\n')}\n`;
@@ -87,6 +111,8 @@ function waitForPorts(switches: string[]): string {
 
 /** The `ip addr` line that makes a router answer ARP for a floating IP on the interface of its subnet. */
 export function floatingAddress(plan: Plan, node: PlanNode, address: string, op: 'add' | 'del'): string {
-	const iface = node.interfaces.find((i) => contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address))!;
+	const iface = node.interfaces.find((i) =>
+		contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address),
+	)!;
 	return `addr ${op} ${address}/32 dev ${iface.ifname}`;
 }

@@ -12,7 +12,10 @@ export async function createNetworks(plan: Plan, engine: string, docker: Docker,
 	for (const net of plan.networks.filter((n) => n.engine === engine)) {
 		const bridge = plan.nodes.find((n) => n.name === engine)!.interfaces.find((i) => i.network === net.name)!.ifname;
 		await docker.createNetwork({
-			Name: net.name, Driver: 'bridge', Internal: net.internal ?? false, CheckDuplicate: true,
+			Name: net.name,
+			Driver: 'bridge',
+			Internal: net.internal ?? false,
+			CheckDuplicate: true,
 			IPAM: { Config: [{ Subnet: net.subnet, Gateway: net.gateway }] },
 			Options: { 'com.docker.network.bridge.name': bridge },
 			Labels: { 'labcheck.lab': id },
@@ -34,7 +37,9 @@ export async function createContainer(docker: Docker, node: PlanNode, id: string
 		ExposedPorts: Object.fromEntries(ports.map((p) => [p, {}])),
 		HostConfig: {
 			NetworkMode: iface.network,
-			PortBindings: Object.fromEntries(container.publish.map((p) => [`${p.containerPort}/${p.proto}`, [{ HostPort: String(p.hostPort) }]])),
+			PortBindings: Object.fromEntries(
+				container.publish.map((p) => [`${p.containerPort}/${p.proto}`, [{ HostPort: String(p.hostPort) }]]),
+			),
 		},
 		NetworkingConfig: { EndpointsConfig: { [iface.network]: { IPAMConfig: { IPv4Address: iface.address } } } },
 	});
@@ -47,15 +52,30 @@ export async function containerPid(container: Docker.Container): Promise<number>
 }
 
 /** Runs `command` in the container (docker exec); its exit code and output. */
-export async function execIn(container: Docker.Container, command: string, timeoutMs = 30_000): Promise<{ exitCode: number; output: string }> {
+export async function execIn(
+	container: Docker.Container,
+	command: string,
+	timeoutMs = 30_000,
+): Promise<{ exitCode: number; output: string }> {
 	const exec = await container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true });
 	const stream = await exec.start({ hijack: true, stdin: false });
 	let output = '';
 	await new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new BackendError(`exec "${command}" did not finish within ${timeoutMs} ms`)), timeoutMs);
-		const sink = { write: (chunk: Buffer) => { output += chunk.toString(); return true; } } as unknown as NodeJS.WritableStream;
+		const timer = setTimeout(
+			() => reject(new BackendError(`exec "${command}" did not finish within ${timeoutMs} ms`)),
+			timeoutMs,
+		);
+		const sink = {
+			write: (chunk: Buffer) => {
+				output += chunk.toString();
+				return true;
+			},
+		} as unknown as NodeJS.WritableStream;
 		container.modem.demuxStream(stream, sink, sink);
-		stream.on('end', () => { clearTimeout(timer); resolve(); });
+		stream.on('end', () => {
+			clearTimeout(timer);
+			resolve();
+		});
 		stream.on('error', reject);
 	});
 	const { ExitCode } = await exec.inspect();

@@ -13,7 +13,16 @@ import { BackendError, EnvironmentError } from '../../../errors.js';
 import { killPid } from '../processes.js';
 import { killCgroup, removeCgroups } from '../cgroups.js';
 
-export interface EngineInfo { node: string; namespace: string; socket: string; pidFile: string; dataRoot: string; execRoot: string; cgroupParent: string; log: string }
+export interface EngineInfo {
+	node: string;
+	namespace: string;
+	socket: string;
+	pidFile: string;
+	dataRoot: string;
+	execRoot: string;
+	cgroupParent: string;
+	log: string;
+}
 
 export const DATA_ROOT = '/var/lib/labcheck';
 
@@ -23,7 +32,8 @@ const client = async (socketPath: string): Promise<Docker> => new (await import(
 export function engineInfo(id: string, dir: string, node: string, namespace: string): EngineInfo {
 	const short = join(dir, `d-${node}`.slice(0, 14));
 	return {
-		node, namespace,
+		node,
+		namespace,
 		socket: `${short}.sock`,
 		pidFile: `${short}.pid`,
 		execRoot: `${short}.x`,
@@ -34,19 +44,42 @@ export function engineInfo(id: string, dir: string, node: string, namespace: str
 }
 
 export async function startEngine(info: EngineInfo): Promise<Docker> {
-	if (!existsSync('/usr/sbin/dockerd') && (await execa('sh', ['-c', 'command -v dockerd'], { reject: false })).exitCode !== 0) {
-		throw new EnvironmentError('this lab runs Docker but the machine lacks dockerd', 'run `npx labcheck doctor --fix` (or apt-get install docker.io)');
+	if (
+		!existsSync('/usr/sbin/dockerd') &&
+		(await execa('sh', ['-c', 'command -v dockerd'], { reject: false })).exitCode !== 0
+	) {
+		throw new EnvironmentError(
+			'this lab runs Docker but the machine lacks dockerd',
+			'run `npx labcheck doctor --fix` (or apt-get install docker.io)',
+		);
 	}
 	await mkdir(info.dataRoot, { recursive: true });
 	await mkdir(join(info.log, '..'), { recursive: true });
 	const fd = openSync(info.log, 'a');
 	try {
 		// nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroups dockerd needs.
-		spawn('nsenter', [`--net=/var/run/netns/${info.namespace}`, 'dockerd',
-			'--data-root', info.dataRoot, '--exec-root', info.execRoot, '--pidfile', info.pidFile,
-			'-H', `unix://${info.socket}`, '--cgroup-parent', info.cgroupParent,
-			'--bridge=none', '--iptables=true', '--ip-forward=true', '--log-level=warn',
-		], { detached: true, stdio: ['ignore', fd, fd] }).unref();
+		spawn(
+			'nsenter',
+			[
+				`--net=/var/run/netns/${info.namespace}`,
+				'dockerd',
+				'--data-root',
+				info.dataRoot,
+				'--exec-root',
+				info.execRoot,
+				'--pidfile',
+				info.pidFile,
+				'-H',
+				`unix://${info.socket}`,
+				'--cgroup-parent',
+				info.cgroupParent,
+				'--bridge=none',
+				'--iptables=true',
+				'--ip-forward=true',
+				'--log-level=warn',
+			],
+			{ detached: true, stdio: ['ignore', fd, fd] },
+		).unref();
 	} finally {
 		closeSync(fd);
 	}
@@ -64,8 +97,14 @@ export async function startEngine(info: EngineInfo): Promise<Docker> {
 	throw new BackendError(`node "${info.node}": dockerd did not start${tail ? `: ${tail}` : ''}`);
 }
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
-
+const alive = (pid: number) => {
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch {
+		return false;
+	}
+};
 
 /**
  * containerd's shims leave a socket each in /run/containerd/s/, whatever containerd they belong to,
@@ -75,7 +114,13 @@ const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catc
 async function removeShimSockets(info: EngineInfo): Promise<void> {
 	const address = join(info.execRoot, 'containerd', 'containerd.sock');
 	const ids = await readdir(join(info.dataRoot, 'containers')).catch(() => [] as string[]);
-	await Promise.all(ids.map((id) => rm(join('/run/containerd/s', createHash('sha256').update(`${address}/moby/${id}`).digest('hex')), { force: true })));
+	await Promise.all(
+		ids.map((id) =>
+			rm(join('/run/containerd/s', createHash('sha256').update(`${address}/moby/${id}`).digest('hex')), {
+				force: true,
+			}),
+		),
+	);
 }
 
 /** Stops the engine and removes every trace: containers, their processes, mounts, data, cgroups. */
@@ -85,15 +130,28 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 	if (pid && alive(pid)) {
 		try {
 			const containers = await docker.listContainers({ all: true });
-			await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-		} catch { /* engine not answering: the cgroup sweep below still finds its containers */ }
+			await Promise.all(
+				containers.map((c) =>
+					docker
+						.getContainer(c.Id)
+						.remove({ force: true })
+						.catch(() => {}),
+				),
+			);
+		} catch {
+			/* engine not answering: the cgroup sweep below still finds its containers */
+		}
 		killPid(pid, 'SIGTERM');
 		for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
 		killPid(pid);
 	}
 	await killCgroup(info.cgroupParent);
-	const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1])
-		.filter((m) => m && (m.startsWith(info.dataRoot) || m.startsWith(info.execRoot))).sort().reverse();
+	const mounts = (await readFile('/proc/mounts', 'utf8'))
+		.split('\n')
+		.map((l) => l.split(' ')[1])
+		.filter((m) => m && (m.startsWith(info.dataRoot) || m.startsWith(info.execRoot)))
+		.sort()
+		.reverse();
 	for (const m of mounts) await execa('umount', ['-l', m], { reject: false });
 	await removeShimSockets(info);
 	await rm(info.dataRoot, { recursive: true, force: true });
@@ -102,5 +160,3 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 	await Promise.all([info.socket, info.pidFile].map((f) => rm(f, { force: true })));
 	await removeCgroups(info.cgroupParent);
 }
-
-

@@ -27,14 +27,19 @@ export function follow(docker: Docker, stream: NodeJS.ReadableStream, what: stri
 
 /** The cached rootfs tarball of labcheck/base: busybox and its applets, nothing else. */
 async function baseTarball(): Promise<string> {
-	if (!existsSync(BUSYBOX)) throw new EnvironmentError('building labcheck/base needs busybox', 'run `npx labcheck doctor --fix` (or apt-get install busybox-static)');
+	if (!existsSync(BUSYBOX))
+		throw new EnvironmentError(
+			'building labcheck/base needs busybox',
+			'run `npx labcheck doctor --fix` (or apt-get install busybox-static)',
+		);
 	const version = (await execa(BUSYBOX, [], { reject: false })).stdout.split('\n')[0].replace(/\W+/g, '-').slice(0, 40);
 	const tarball = join(CACHE, `base-${version}.tar`);
 	if (existsSync(tarball)) return tarball;
 	await mkdir(CACHE, { recursive: true });
 	const root = await mkdtemp(join(tmpdir(), 'labcheck-rootfs-'));
 	try {
-		for (const dir of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'usr/bin', 'var']) await mkdir(join(root, dir), { recursive: true });
+		for (const dir of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'root', 'usr/bin', 'var'])
+			await mkdir(join(root, dir), { recursive: true });
 		await copyFile(BUSYBOX, join(root, 'bin/busybox'));
 		await execa('chroot', [root, '/bin/busybox', '--install', '-s', '/bin']);
 		await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
@@ -50,11 +55,22 @@ async function baseTarball(): Promise<string> {
 export async function ensureBaseImage(docker: Docker): Promise<void> {
 	if (await hasImage(docker, BASE_IMAGE)) return;
 	const [repo] = BASE_IMAGE.split(':');
-	const stream = await docker.importImage(createReadStream(await baseTarball()), { repo, tag: 'latest', changes: ['CMD ["sh"]'] } as object);
+	const stream = await docker.importImage(createReadStream(await baseTarball()), {
+		repo,
+		tag: 'latest',
+		changes: ['CMD ["sh"]'],
+	} as object);
 	await follow(docker, stream, 'import labcheck/base');
 }
 
-const hasImage = (docker: Docker, name: string) => docker.getImage(name).inspect().then(() => true, () => false);
+const hasImage = (docker: Docker, name: string) =>
+	docker
+		.getImage(name)
+		.inspect()
+		.then(
+			() => true,
+			() => false,
+		);
 
 export async function buildImage(docker: Docker, image: PlanImage, workDir: string): Promise<void> {
 	await ensureBaseImage(docker);
@@ -66,15 +82,27 @@ export async function buildImage(docker: Docker, image: PlanImage, workDir: stri
 }
 
 /** Makes `name` available to the lab's engine: base, recipe, or copied from the machine's own engine. */
-export async function ensureImage(docker: Docker, socket: string, name: string, recipes: PlanImage[], workDir: string): Promise<void> {
+export async function ensureImage(
+	docker: Docker,
+	socket: string,
+	name: string,
+	recipes: PlanImage[],
+	workDir: string,
+): Promise<void> {
 	if (name === BASE_IMAGE || name === `${BASE_IMAGE}:latest`) return ensureBaseImage(docker);
 	if (await hasImage(docker, name)) return;
 	const recipe = recipes.find((r) => r.name === name);
 	if (recipe) return buildImage(docker, recipe, workDir);
 	if (existsSync(SYSTEM_SOCKET)) {
-		const copy = await execa('sh', ['-c', `docker -H unix://${SYSTEM_SOCKET} save "$0" | docker -H unix://${socket} load`, name], { reject: false });
+		const copy = await execa(
+			'sh',
+			['-c', `docker -H unix://${SYSTEM_SOCKET} save "$0" | docker -H unix://${socket} load`, name],
+			{ reject: false },
+		);
 		if (copy.exitCode === 0) return;
 	}
-	throw new BackendError(`image "${name}" is not available: no registry is reachable, and neither the scenario's images nor this machine's Docker engine has it`,
-		`build it from a recipe under \`images:\`, or use ${BASE_IMAGE}`);
+	throw new BackendError(
+		`image "${name}" is not available: no registry is reachable, and neither the scenario's images nor this machine's Docker engine has it`,
+		`build it from a recipe under \`images:\`, or use ${BASE_IMAGE}`,
+	);
 }
