@@ -3,23 +3,15 @@
 import chalk from 'chalk';
 import { printMatrix } from '../../reporters/terminal.js';
 import { absentAfter, predict } from '../model/predict.js';
-import { applyAction } from '../plan/apply.js';
+import { planAt } from '../plan/apply.js';
 import { buildPlan } from '../plan/build.js';
 import { resolveTarget } from '../plan/checks.js';
-import type { Plan, PlanCheck } from '../plan/types.js';
+import type { PlanCheck } from '../plan/types.js';
 import { loadScenario } from '../scenario/load.js';
 import type { CheckResult } from '../run/types.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { measure } from './measure.js';
-
-/** The plan as it stands after each step: index 0 is the lab as built. */
-function planAt(plan: Plan): Plan[] {
-	const states = [plan];
-	for (const step of plan.steps)
-		states.push(step.actions.filter((a) => a.expect === 'ok').reduce(applyAction, states.at(-1)!));
-	return states;
-}
 
 export async function predictScenario(file: string, flags: { allowExternal?: boolean }): Promise<number> {
 	const started = performance.now();

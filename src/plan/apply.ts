@@ -6,6 +6,14 @@ import { nodeByName, type Plan, type PlanAction, type SecurityRule } from './typ
 const sameRule = (a: SecurityRule, b: SecurityRule) =>
 	a.proto === b.proto && a.from === b.from && String(a.ports) === String(b.ports);
 
+/** The plan as it stands after each step: index 0 is the lab as built. */
+export function planAt(plan: Plan): Plan[] {
+	const states = [plan];
+	for (const step of plan.steps)
+		states.push(step.actions.filter((a) => a.expect === 'ok').reduce(applyAction, states.at(-1)!));
+	return states;
+}
+
 export function applyAction(plan: Plan, action: PlanAction): Plan {
 	const next = structuredClone(plan);
 	const node = nodeByName(next, action.target)!;

@@ -19,7 +19,7 @@ import { checkPorts, parsePortSpec } from './ports.js';
 import { buildServices } from './services.js';
 import { planContainers } from './docker.js';
 import { planCloud } from './cloud.js';
-import { buildSteps, checkRouteDeletions } from './steps.js';
+import { buildSteps, checkStepStates } from './steps.js';
 import type { Plan, PlanForward, PlanNetwork, PlanNode } from './types.js';
 
 export interface PlanOptions {
@@ -341,7 +341,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 	buildServices(problems, plan);
 	checkPorts(problems, plan);
 	Object.assign(plan, buildSteps(problems, plan));
-	if (problems.list.length === 0) checkRouteDeletions(problems, plan);
+	if (problems.list.length === 0) checkStepStates(problems, plan);
 	plan.checks = buildChecks(problems, plan, options);
 	problems.throwIfAny();
 	return plan;

@@ -38,7 +38,7 @@ const GRAMMAR: Array<[RegExp, PlanAction['verb']]> = [
  * What a step changes must make sense at that point, as on a real machine: a route it deletes exists
  * (`ip route del` of a missing route fails), a floating IP it associates is free (neutron refuses it otherwise).
  */
-export function checkRouteDeletions(problems: Problems, plan: Plan): void {
+export function checkStepStates(problems: Problems, plan: Plan): void {
 	let state = plan;
 	for (const action of plan.steps.flatMap((s) => s.actions)) {
 		if (action.verb === 'route-del' && action.expect === 'ok') {

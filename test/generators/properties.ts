@@ -2,7 +2,7 @@
 // user's error (exit 2) whose every problem has a position. Anything else thrown is a bug.
 import { ScenarioError, UsageError } from '../../src/errors.js';
 import { absentAfter, predict } from '../../src/model/predict.js';
-import { applyAction } from '../../src/plan/apply.js';
+import { planAt } from '../../src/plan/apply.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/types.js';
 import { parseScenario } from '../../src/scenario/load.js';
@@ -26,12 +26,8 @@ export function judgeScenario(text: string): { valid: boolean; checks: number; m
 		if (elapsed() > CASE_BOUND_MS) throw new Error(`refusing the scenario took ${elapsed().toFixed(0)} ms`);
 		return { valid: false, checks: 0, ms: elapsed() };
 	}
-	let state = plan;
-	for (let step = 0; step <= plan.steps.length; step++) {
-		if (step > 0) state = plan.steps[step - 1].actions.filter((a) => a.expect === 'ok').reduce(applyAction, state);
-		const absent = absentAfter(plan, step);
-		for (const check of plan.checks.filter((c) => c.step === step)) predict({ plan: state, absent }, check);
-	}
+	const states = planAt(plan);
+	for (const check of plan.checks) predict({ plan: states[check.step], absent: absentAfter(plan, check.step) }, check);
 	if (elapsed() > CASE_BOUND_MS) throw new Error(`planning and predicting took ${elapsed().toFixed(0)} ms`);
 	return { valid: true, checks: plan.checks.length, ms: elapsed() };
 }

@@ -49,22 +49,20 @@ export async function readStates(): Promise<LabState[]> {
  * time matches, so a reused pid is not mistaken for it).
  */
 export function isAlive(pid: number, started?: number): boolean {
-	let stat: string;
-	try {
-		stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-	} catch {
-		return false;
-	}
-	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-	if (fields[0] === 'Z' || fields[0] === 'X') return false;
-	return started === undefined || Number(fields[19]) === started;
+	const stat = procStat(pid);
+	if (!stat || stat.state === 'Z' || stat.state === 'X') return false;
+	return started === undefined || stat.start === started;
 }
 
-/** This process's start time in clock ticks since boot (/proc/self/stat field 22): with the pid, names the process. */
-export function processStart(pid = process.pid): number | undefined {
+/** This process's start time in clock ticks since boot: with the pid, it names the process. */
+export const processStart = (pid = process.pid): number | undefined => procStat(pid)?.start;
+
+/** A process's state letter and start time (fields 3 and 22 of /proc/PID/stat), or undefined when it is gone. */
+function procStat(pid: number): { state: string; start: number } | undefined {
 	try {
 		const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-		return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+		const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // the command name may hold spaces
+		return { state: fields[0], start: Number(fields[19]) };
 	} catch {
 		return undefined;
 	}

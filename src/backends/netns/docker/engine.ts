@@ -12,6 +12,7 @@ import { execa } from 'execa';
 import { BackendError, EnvironmentError } from '../../../errors.js';
 import { killPid } from '../processes.js';
 import { killCgroup, removeCgroups } from '../cgroups.js';
+import { isAlive } from '../state.js';
 
 export interface EngineInfo {
 	node: string;
@@ -97,15 +98,6 @@ export async function startEngine(info: EngineInfo): Promise<Docker> {
 	throw new BackendError(`node "${info.node}": dockerd did not start${tail ? `: ${tail}` : ''}`);
 }
 
-const alive = (pid: number) => {
-	try {
-		process.kill(pid, 0);
-		return true;
-	} catch {
-		return false;
-	}
-};
-
 /**
  * containerd's shims leave a socket each in /run/containerd/s/, whatever containerd they belong to,
  * named sha256("<containerd address>/<namespace>/<container id>"): the engine's containers are
@@ -127,7 +119,7 @@ async function removeShimSockets(info: EngineInfo): Promise<void> {
 export async function stopEngine(info: EngineInfo): Promise<void> {
 	const docker = await client(info.socket);
 	const pid = Number(await readFile(info.pidFile, 'utf8').catch(() => '0'));
-	if (pid && alive(pid)) {
+	if (pid && isAlive(pid)) {
 		try {
 			const containers = await docker.listContainers({ all: true });
 			await Promise.all(
@@ -142,7 +134,7 @@ export async function stopEngine(info: EngineInfo): Promise<void> {
 			/* engine not answering: the cgroup sweep below still finds its containers */
 		}
 		killPid(pid, 'SIGTERM');
-		for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
+		for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(50);
 		killPid(pid);
 	}
 	await killCgroup(info.cgroupParent);
