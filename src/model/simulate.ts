@@ -126,36 +126,13 @@ function walk(
 	for (let hop = 0; hop < MAX_HOPS; hop++) {
 		const note = (text: string) => hops.push({ node: n.name, note: text });
 		if (reply) p = unNat(n, p, translations, note);
-		else if (!local) {
-			const d = prerouting(v, n, p, arrivedOn);
-			if (d) {
-				translations.push({
-					node: n.name,
-					kind: 'dnat',
-					before: p.dst,
-					after: d.dst,
-					beforePort: p.dport,
-					afterPort: d.dport,
-				});
-				note(d.why);
-				p = { ...p, dst: d.dst, dport: d.dport };
-				dnated = true;
-			}
-		} else {
-			const d = outputDnat(v, n, p);
-			if (d) {
-				translations.push({
-					node: n.name,
-					kind: 'dnat',
-					before: p.dst,
-					after: d.dst,
-					beforePort: p.dport,
-					afterPort: d.dport,
-				});
-				note(d.why);
-				p = { ...p, dst: d.dst, dport: d.dport };
-				dnated = true;
-			}
+		// A request is DNATed where it arrives (PREROUTING), or where it starts (OUTPUT).
+		const d = reply ? undefined : local ? outputDnat(v, n, p) : prerouting(v, n, p, arrivedOn);
+		if (d) {
+			translations.push({ node: n.name, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport });
+			note(d.why);
+			p = { ...p, dst: d.dst, dport: d.dport };
+			dnated = true;
 		}
 		if (ownsAddress(v, n, p.dst)) {
 			const denied = local ? undefined : securityGroup(n, p, reply);
