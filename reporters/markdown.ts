@@ -7,6 +7,7 @@ import { verdictOf } from '../src/run/verdict.js';
 import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
+import { reasonOf } from '../src/model/predict.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const esc = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -141,7 +142,7 @@ export function renderMarkdown(summary: RunSummary): string {
 		);
 		for (const r of disagreements)
 			lines.push(
-				`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${r.predicted!.stop}` : ''}), measured ${measured(r)}.`,
+				`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${reasonOf(r.predicted!)}` : ''}), measured ${measured(r)}.`,
 			);
 		lines.push('');
 	}
@@ -154,7 +155,7 @@ export function renderMarkdown(summary: RunSummary): string {
 	lines.push('## Evidence', '');
 	for (const r of results) {
 		const path = r.predicted
-			? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`]
+			? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${reasonOf(r.predicted)}` : ''}`]
 			: [];
 		lines.push(
 			`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`,

@@ -3,6 +3,7 @@ import chalk from 'chalk';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 import type { CheckResult } from '../src/run/types.js';
 import { verdictOf } from '../src/run/verdict.js';
+import { reasonOf } from '../src/model/predict.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
@@ -63,7 +64,7 @@ export function terminalReporter(
 			if (r.predicted && r.predicted.outcome !== r.actual)
 				out(
 					chalk.yellow(
-						`      the model predicted ${r.predicted.outcome}: ${r.predicted.path}${r.predicted.stop ? ` ✗ ${r.predicted.stop}` : ''}`,
+						`      the model predicted ${r.predicted.outcome}: ${r.predicted.path}${r.predicted.stop ? ` ✗ ${reasonOf(r.predicted)}` : ''}`,
 					),
 				);
 		},

@@ -252,8 +252,8 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 	t.regex(why.stdout as string, /measured in lab \w{4}: reachable/);
 	t.regex(
 		why.stdout as string,
-		/host: nat -A PREROUTING .*--dport 1234 .*-j DNAT --to-destination 10\.0\.2\.15:22 \(\+1 packets\)/,
-		'the DNAT rule counted the probe',
+		/host: host\/nat\/vm\/forward-tcp-1234 \(nat\): port forward 1234 → vm 10\.0\.2\.15:22 \(\+1 packets\)/,
+		'the DNAT rule counted the probe, and the evidence names the rule of the plan it came from',
 	);
 	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
 	t.is(wrong.exitCode, 2);

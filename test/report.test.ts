@@ -89,7 +89,7 @@ test('results.xml has one test case per expectation; failures carry the measurem
 	const failing = xml('failing.xml').testsuites.testsuite;
 	t.is(failing.failures, '3');
 	const ping = failing.testcase.find((c: { name: string }) => c.name === 'ping host -> vm: reachable');
-	t.regex(ping.failure.message, /^measured unreachable: 10\.0\.2\.15 lives inside host's NAT engine/);
+	t.regex(ping.failure.message, /^measured unreachable: 10\.0\.2\.15 is behind host's NAT: it lives inside host's NAT engine/);
 	t.regex(ping.failure['#text'], /host\$ ping -c 3 10\.0\.2\.15/);
 	t.false(readFileSync(out('failing.xml'), 'utf8').includes('hunter2'));
 });

@@ -19,7 +19,9 @@ async function counters(namespace: string): Promise<Counters> {
 	for (const line of stdout.split('\n')) {
 		if (line.startsWith('*')) table = line.slice(1);
 		const m = /^\[(\d+):\d+\] (-A .*)$/.exec(line);
-		if (m) found.set(`${table} ${m[2]}`, Number(m[1]));
+		// A rule labcheck installed names the rule of the plan it came from, and that rule's sentence.
+		const rule = m && /--comment "?labcheck:(\S+) ([^"]*)"?/.exec(m[2]);
+		if (m) found.set(rule ? `${rule[1]} (${table}): ${rule[2]}` : `${table} ${m[2]}`, Number(m[1]));
 	}
 	return found;
 }

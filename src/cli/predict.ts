@@ -2,7 +2,7 @@
 // no lab built — the expected matrix of every step, and the hop-by-hop path of one pair.
 import chalk from 'chalk';
 import { printMatrix } from '../../reporters/terminal.js';
-import { absentAfter, predict } from '../model/predict.js';
+import { absentAfter, predict, reasonOf } from '../model/predict.js';
 import { planAt } from '../plan/apply.js';
 import { buildPlan } from '../plan/build.js';
 import { resolveTarget } from '../plan/checks.js';
@@ -34,7 +34,7 @@ export async function predictScenario(file: string, flags: { allowExternal?: boo
 		console.log(
 			`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}${p.outcome === 'unreachable' ? ` (${p.status})` : ''}${agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)}`,
 		);
-		console.log(chalk.dim(`    ${p.path}${p.stop ? ` ✗ ${p.stop}` : ''}`));
+		console.log(chalk.dim(`    ${p.path}${p.stop ? ` ✗ ${reasonOf(p)}` : ''}`));
 	}
 	const summary = {
 		plan,
@@ -84,7 +84,9 @@ export async function why(
 		`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`,
 	);
 	for (const hop of p.path.split(' ▸ ')) console.log(`  ▸ ${hop}`);
-	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}`));
+	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}${p.rule ? chalk.dim(` (rule ${p.rule})`) : ''}`));
+	if (p.cause) console.log(`  because ${p.cause}`);
+	if (p.hint) console.log(chalk.dim(`  to change it: ${p.hint}`));
 	if (p.seenFrom) console.log(chalk.dim(`  the target sees the packets come from ${p.seenFrom}`));
 	if (!(await measure(plan.file, check)))
 		console.log(chalk.dim('\n(the model only: start the lab with `labcheck up` to measure it too)'));

@@ -7,7 +7,14 @@ export interface Prediction {
 	outcome: PlanOutcome;
 	status: Outcome['status'];
 	path: string;
+	/** Why the packet or its reply died, where the model says it does. */
 	stop?: string;
+	/** The rule that dropped it, and what would change the outcome (the rule's hint). */
+	rule?: string;
+	hint?: string;
+	cause?: string;
+	/** What rewrote the request on its way: port forwards, published ports, SNAT, floating IPs. */
+	rewrites: string[];
 	seenFrom?: string;
 }
 
@@ -17,7 +24,13 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 	if (check.probe === 'exec') return undefined;
 	const from = node(v, check.from);
 	if (v.absent.has(from.name))
-		return { outcome: 'unreachable', status: 'filtered', path: `${from.name} is not running` };
+		return {
+			outcome: 'unreachable',
+			status: 'filtered',
+			path: `${from.name} is not running`,
+			stop: `${from.name} is not running at this step, so it sends nothing`,
+			rewrites: [],
+		};
 	const dst = check.to.address;
 	const own = from.interfaces.find((i) => i.address === dst); // its own address, even on a link that is down
 	const route = lookup(v, from, dst, from.nat.length > 0);
@@ -36,7 +49,11 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 		outcome: result.status === 'ok' ? 'reachable' : 'unreachable',
 		status: result.status,
 		path,
-		stop: result.stop ? `${result.stop.why}` : undefined,
+		stop: result.stop?.why,
+		rule: result.stop?.rule,
+		hint: result.stop?.hint,
+		cause: result.stop?.cause,
+		rewrites: result.rewrites,
 		seenFrom: result.seenFrom,
 	};
 }
@@ -52,4 +69,9 @@ export function absentAfter(plan: Plan, steps: number): Set<string> {
 		}
 	}
 	return absent;
+}
+
+/** The model's reason: the cause (an address hidden behind a NAT), where the packet died, what would change it. */
+export function reasonOf(p: Prediction): string | undefined {
+	return p.stop && [p.cause, p.stop, p.hint].filter(Boolean).join('; ');
 }

@@ -2,6 +2,7 @@
 // and isolation, routers' SNAT and floating IPs, security groups — then its reply's way back through
 // the same translations (conntrack). No I/O: the model that predicts what the lab will measure.
 import { contains, parseCidr } from '../net/ipv4.js';
+import { type Chain, type Match, type Proto, type Rule, rulesOf, sentence, type Table } from '../plan/rules.js';
 import type { PlanInterface, PlanNode } from '../plan/types.js';
 import {
 	dockerNetwork,
@@ -14,7 +15,7 @@ import {
 	type View,
 } from './network.js';
 
-export type Proto = 'icmp' | 'tcp';
+export type { Proto };
 export interface Packet {
 	src: string;
 	dst: string;
@@ -29,6 +30,8 @@ export interface Hop {
 }
 type Translation = {
 	node: string;
+	/** The rule's sentence, as the hop's note says it. */
+	why: string;
 	kind: 'snat' | 'dnat';
 	before: string;
 	after: string;
@@ -41,72 +44,80 @@ export interface Outcome {
 	status: 'ok' | 'refused' | 'no-route' | 'unreachable' | 'filtered';
 	hops: Hop[];
 	/** The node and the reason where the packet (or its reply) died; undefined when it got through. */
-	stop?: { node: string; why: string };
+	stop?: Stop;
 	/** The source address the target saw. */
 	seenFrom?: string;
+	/** What rewrote the request on its way (port forwards, published ports, SNAT, floating IPs, docker-proxy). */
+	rewrites: string[];
 }
 
 const MAX_HOPS = 16;
 
+/** Where and why a packet (or its reply) died: the rule that dropped it, and what would change that. */
+export interface Stop {
+	node: string;
+	why: string;
+	rule?: string;
+	/** What would change the outcome (the rule's hint). */
+	hint?: string;
+	/** The cause behind a routing failure: the destination is hidden behind a NAT (that rule's hint). */
+	cause?: string;
+}
+
 interface Walk {
 	delivered?: { node: PlanNode; packet: Packet; arrivedOn?: PlanInterface };
 	status?: Outcome['status'];
-	stop?: { node: string; why: string };
+	stop?: Stop;
 }
 
-const listening = (n: PlanNode, port: number | undefined) => n.services.some((s) => !s.stopped && s.port === port);
+const listening = (n: PlanNode, proto: Proto, port: number | undefined) =>
+	n.services.some((s) => !s.stopped && s.port === port && (s.proto ?? 'tcp') === proto);
 
 export function simulate(v: View, from: string, packet: Packet): Outcome {
 	const hops: Hop[] = [];
 	const translations: Translation[] = [];
+	const end = (status: Outcome['status'], more: Partial<Outcome> = {}): Outcome => ({
+		status,
+		hops,
+		rewrites: translations.map((t) => `${t.node}: ${t.why}`),
+		...more,
+	});
 	const there = walk(v, nodeOf(v, from), packet, hops, translations, false);
-	if (!there.delivered) return { status: there.status!, hops, stop: there.stop };
+	if (!there.delivered) {
+		const stop = there.stop && !there.stop.rule ? { ...there.stop, cause: hidden(v, nodeOf(v, from), packet.dst) } : there.stop;
+		return end(there.status!, { stop });
+	}
 	const target = there.delivered.node;
 	const seen = there.delivered.packet;
 	// Docker's userland proxy: a container reaching its engine's own address on a published port is not
 	// DNATed (Docker skips packets from its bridges) — docker-proxy, listening on the engine, accepts and
 	// relays from the container network's gateway, across Docker's network isolation.
 	const proxied =
-		packet.proto === 'tcp' && fromDockerBridge(v, there.delivered.arrivedOn)
-			? publishedBy(v, target, seen.dport)
+		packet.proto !== 'icmp' && fromDockerBridge(v, there.delivered.arrivedOn)
+			? publishedBy(v, target, packet.proto, seen.dport)
 			: undefined;
 	if (proxied) {
-		hops.push({
-			node: target.name,
-			note:
-				`docker-proxy accepts on port ${seen.dport} and relays to ` +
-				`${proxied.container.name} ${proxied.address}:${proxied.port}`,
-		});
+		const why = `docker-proxy accepts on port ${seen.dport} and relays to ${proxied.container.name} ${proxied.address}:${proxied.port}`;
+		hops.push({ node: target.name, note: why });
+		translations.push({ node: target.name, why, kind: 'dnat', before: seen.dst, after: proxied.address });
 		const gateway = v.plan.networks.find((x) => x.name === proxied.container.interfaces[0].network)?.gateway;
-		if (packet.app && !listening(proxied.container, proxied.port)) {
-			return {
-				status: 'refused',
-				hops,
-				seenFrom: seen.src,
-				stop: {
-					node: proxied.container.name,
-					why:
-						`docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, ` +
-						'and closes the connection',
-				},
-			};
+		if (packet.app && !listening(proxied.container, packet.proto, proxied.port)) {
+			const why = `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes the connection`;
+			return end('refused', { seenFrom: seen.src, stop: { node: proxied.container.name, why } });
 		}
-		return { status: 'ok', hops, seenFrom: packet.app ? gateway : seen.src };
+		return end('ok', { seenFrom: packet.app ? gateway : seen.src });
 	}
-	if (packet.proto === 'tcp' && !listening(target, seen.dport)) {
-		return {
-			status: 'refused',
-			hops,
-			seenFrom: seen.src,
-			stop: { node: target.name, why: `nothing listens on ${seen.dst}:${seen.dport}` },
-		};
+	if (packet.proto !== 'icmp' && !listening(target, packet.proto, seen.dport)) {
+		const how = packet.proto === 'tcp' ? 'it answers with a TCP reset' : 'it answers ICMP port unreachable';
+		const why = `nothing listens on ${seen.dst}:${seen.dport}${packet.proto === 'udp' ? '/udp' : ''}: ${how}`;
+		return end('refused', { seenFrom: seen.src, stop: { node: target.name, why } });
 	}
 	hops.push({ node: target.name, note: `replies to ${seen.src}` });
 	const reply: Packet = { src: seen.dst, dst: seen.src, proto: packet.proto, app: packet.app };
 	const onRequestPath = new Set(hops.map((h) => h.node));
 	const back = walk(v, target, reply, hops, translations, true, onRequestPath);
-	if (!back.delivered) return { status: 'filtered', hops, seenFrom: seen.src, stop: back.stop };
-	return { status: 'ok', hops, seenFrom: seen.src };
+	if (!back.delivered) return end('filtered', { seenFrom: seen.src, stop: back.stop });
+	return end('ok', { seenFrom: seen.src });
 }
 
 function walk(
@@ -122,21 +133,20 @@ function walk(
 	let p = { ...packet };
 	let local = true;
 	let arrivedOn: PlanInterface | undefined;
-	let dnated = false;
 	for (let hop = 0; hop < MAX_HOPS; hop++) {
 		const note = (text: string) => hops.push({ node: n.name, note: text });
+		const at = (out?: string, dnat = false): At => ({ p, in: local ? undefined : arrivedOn?.network, out, reply, dnat });
 		if (reply) p = unNat(n, p, translations, note);
-		// A request is DNATed where it arrives (PREROUTING), or where it starts (OUTPUT).
-		const d = reply ? undefined : local ? outputDnat(v, n, p) : prerouting(v, n, p, arrivedOn);
+		// A request is DNATed where it arrives (PREROUTING), or where it starts (OUTPUT). Conntrack is per node.
+		const d = reply ? undefined : dnat(v, n, p, arrivedOn, local);
 		if (d) {
-			translations.push({ node: n.name, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport });
+			translations.push({ node: n.name, why: d.why, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport });
 			note(d.why);
 			p = { ...p, dst: d.dst, dport: d.dport };
-			dnated = true;
 		}
 		if (ownsAddress(v, n, p.dst)) {
-			const denied = local ? undefined : securityGroup(n, p, reply);
-			if (denied) return { status: 'filtered', stop: { node: n.name, why: denied } };
+			const rule = decide(v, n, 'filter', 'INPUT', at());
+			if (rule?.action.type === 'drop') return { status: 'filtered', stop: stopBy(n, rule, p, reply) };
 			return { delivered: { node: n, packet: p, arrivedOn } };
 		}
 		if (!local && !n.forwarding && !n.engine)
@@ -144,21 +154,16 @@ function walk(
 				status: 'filtered',
 				stop: { node: n.name, why: `${n.name} does not forward packets that are not for it, and drops them` },
 			};
-		const route = lookup(v, n, p.dst, local && !reply && !dnated && n.nat.length > 0);
-		if (!route) {
-			const why = `${n.name} has no route to ${p.dst}`;
-			return local
-				? { status: 'no-route', stop: { node: n.name, why } }
-				: { status: 'unreachable', stop: { node: n.name, why } };
-		}
+		const route = lookup(v, n, p.dst, local && !reply && !d && n.nat.length > 0);
+		if (!route) return { status: local ? 'no-route' : 'unreachable', stop: noRoute(v, n, p.dst, start, reply, local) };
 		if (!local) {
-			const blocked = reply ? undefined : forwardFilter(v, n, arrivedOn, route.iface, dnated);
-			if (blocked) return { status: 'filtered', stop: { node: n.name, why: blocked } };
+			const rule = decide(v, n, 'filter', 'FORWARD', at(route.iface.network, Boolean(d)));
+			if (rule?.action.type === 'drop') return { status: 'filtered', stop: stopBy(n, rule, p, reply) };
 		}
 		if (!reply) {
-			const s = postrouting(v, n, p, route.iface, dnated);
+			const s = postrouting(v, n, p, route.iface, Boolean(d));
 			if (s) {
-				translations.push({ node: n.name, kind: 'snat', before: p.src, after: s.src });
+				translations.push({ node: n.name, why: s.why, kind: 'snat', before: p.src, after: s.src });
 				note(s.why);
 				p = { ...p, src: s.src };
 			}
@@ -186,11 +191,7 @@ function walk(
 		const neighbour = ownerOn(v, route.iface.network, next);
 		note(`→ ${route.iface.ifname} ${route.via ? `via ${route.via}` : 'on-link'} (${route.iface.network})`);
 		// No ARP answer: the kernel gives up after ~3 s, so a probe with a shorter timeout sees silence.
-		if (!neighbour)
-			return {
-				status: local ? 'filtered' : 'unreachable',
-				stop: { node: n.name, why: `nothing on ${route.iface.network} answers ARP for ${next}` },
-			};
+		if (!neighbour) return { status: local ? 'filtered' : 'unreachable', stop: noAnswer(v, n, route.iface.network, next) };
 		arrivedOn = upInterfaces(v, neighbour).find((i) => i.network === route.iface.network);
 		n = neighbour;
 		local = false;
@@ -198,63 +199,108 @@ function walk(
 	return { status: 'unreachable', stop: { node: n.name, why: 'routing loop' } };
 }
 
+/** Where a route is missing: the node, the way it was on, its static routes. */
+function noRoute(v: View, n: PlanNode, dst: string, start: PlanNode, reply: boolean, local: boolean): Stop {
+	const routes = n.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none';
+	if (reply) return { node: n.name, why: `${n.name} has no route back to ${dst} (its static routes: ${routes}): the reply is lost` };
+	const who = local ? n.name : `${n.name}, on the way from ${start.name},`;
+	return { node: n.name, why: `${who} has no route to ${dst} (its static routes: ${routes})` };
+}
+
+/** Nothing answers ARP for `address`: its owner may be a container that is not running now. */
+function noAnswer(v: View, n: PlanNode, net: string, address: string): Stop {
+	const owner = v.plan.nodes.find((x) => v.absent.has(x.name) && x.interfaces.some((i) => i.address === address));
+	const why = owner
+		? `${owner.name} is not running at this step (stopped, removed or not started yet): nothing on ${net} answers ARP for ${address}`
+		: `nothing on ${net} answers ARP for ${address}`;
+	return { node: n.name, why };
+}
+
+/**
+ * The hint of the rule that hides `address` behind a NAT (a NAT engine, a router's SNAT, Docker) from `from`, outside
+ * it, if one does.
+ */
+function hidden(v: View, from: PlanNode, address: string): string | undefined {
+	if (!v.plan.nodes.some((x) => !v.absent.has(x.name) && x.interfaces.some((i) => i.address === address))) return undefined;
+	for (const n of v.plan.nodes) {
+		for (const rule of rulesOf(v, n)) {
+			if (rule.action.type !== 'masquerade' || !rule.hint || !rule.match.src || !inSubnet(rule.match.src, address)) continue;
+			if (n !== from && from.interfaces.some((i) => inSubnet(rule.match.src!, i.address))) continue;
+			return sentence(rule.hint, { proto: 'ip', src: '', dst: address });
+		}
+	}
+	return undefined;
+}
+
 const inSubnet = (subnet: string, address: string) => contains(parseCidr(subnet), address);
 
-function prerouting(
-	v: View,
-	n: PlanNode,
-	p: Packet,
-	arrivedOn: PlanInterface | undefined,
-): { dst: string; dport?: number; why: string } | undefined {
-	const local = ownsAddress(v, n, p.dst);
-	for (const nat of n.nat) {
-		if (!local || arrivedOn?.network === nat.network || p.proto !== 'tcp') continue;
-		const f = nat.forwards.find((x) => x.proto === 'tcp' && x.hostPort === p.dport);
-		if (f)
-			return {
-				dst: f.guestAddress,
-				dport: f.guestPort,
-				why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}`,
-			};
-	}
-	const fip = n.floating.find((f) => f.address === p.dst);
-	if (fip)
-		return {
-			dst: fip.privateAddress,
-			dport: p.dport,
-			why: `floating IP ${fip.address} → ${fip.node} ${fip.privateAddress}`,
-		};
-	// Docker's DNAT skips packets coming from its own bridges (docker-proxy answers those instead) —
-	// but for an internal network it has no such exception: the DNAT applies, and isolation drops it.
-	if (fromDockerBridge(v, arrivedOn)) return undefined;
-	return publish(v, n, p, local);
+/** What a rule's match sees of a packet at one hook of one node. */
+interface At {
+	p: Packet;
+	/** The network the packet came in on; undefined for the node's own packets. */
+	in?: string;
+	out?: string;
+	reply: boolean;
+	/** This node DNATed the packet's connection. */
+	dnat: boolean;
 }
 
-function outputDnat(v: View, n: PlanNode, p: Packet): { dst: string; dport?: number; why: string } | undefined {
-	if (!ownsAddress(v, n, p.dst) || p.proto !== 'tcp') return undefined;
-	for (const nat of n.nat) {
-		const f = nat.forwards.find((x) => x.proto === 'tcp' && x.hostPort === p.dport);
-		if (f)
-			return {
-				dst: f.guestAddress,
-				dport: f.guestPort,
-				why: `port forward ${f.hostPort} → ${f.guest} ${f.guestAddress}:${f.guestPort}`,
-			};
+function matches(v: View, n: PlanNode, m: Match, at: At): boolean {
+	const { p } = at;
+	if (m.proto && m.proto !== p.proto) return false;
+	if (m.dport && (p.dport === undefined || p.dport < m.dport[0] || p.dport > m.dport[1])) return false;
+	if (m.src && !(m.src.includes('/') ? inSubnet(m.src, p.src) : m.src === p.src)) return false;
+	if (m.dst && !(m.dst.includes('/') ? inSubnet(m.dst, p.dst) : m.dst === p.dst)) return false;
+	if (m.local !== undefined && m.local !== ownsAddress(v, n, p.dst)) return false;
+	if (m.self && at.in !== undefined) return false;
+	if (m.in && at.in !== m.in) return false;
+	if (m.notIn && at.in === m.notIn) return false;
+	if (m.out && at.out !== m.out) return false;
+	if (m.notOut && at.out === m.notOut) return false;
+	switch (m.state) {
+		case 'new':
+			return !at.reply;
+		case 'reply':
+			return at.reply;
+		case 'dnat':
+			return at.dnat;
+		case 'new-not-dnat':
+			return !at.reply && !at.dnat;
+		default:
+			return true;
 	}
-	return publish(v, n, p, true);
 }
 
-/** Docker's published ports: the engine's node DNATs its own addresses' host port to the container. */
-function publish(v: View, n: PlanNode, p: Packet, local: boolean) {
-	if (!local || p.proto !== 'tcp') return undefined;
-	const pub = publishedBy(v, n, p.dport);
-	return (
-		pub && {
-			dst: pub.address,
-			dport: pub.port,
-			why: `published port ${p.dport} → ${pub.container.name} ${pub.address}:${pub.port}`,
-		}
-	);
+/** The first rule of `table`/`chain` on `n` that decides this packet (marks only steer routing: skipped). */
+function decide(v: View, n: PlanNode, table: Table, chain: Chain, at: At): Rule | undefined {
+	for (const rule of rulesOf(v, n)) {
+		if (rule.table !== table || rule.chain !== chain || !['accept', 'drop', 'dnat', 'snat', 'masquerade'].includes(rule.action.type))
+			continue;
+		if (matches(v, n, rule.match, at)) return rule;
+	}
+	return undefined;
+}
+
+const stopBy = (n: PlanNode, rule: Rule, p: Packet, reply = false): Stop => ({
+	node: n.name,
+	why: sentence(rule.why, reply ? { ...p, proto: `${p.proto} reply` } : p),
+	rule: rule.id,
+	hint: rule.hint && sentence(rule.hint, p),
+});
+
+/** DNAT of a request where it arrives (PREROUTING) or where it starts (OUTPUT). */
+function dnat(v: View, n: PlanNode, p: Packet, arrivedOn: PlanInterface | undefined, local: boolean) {
+	const rule = decide(v, n, 'nat', local ? 'OUTPUT' : 'PREROUTING', { p, in: local ? undefined : arrivedOn?.network, reply: false, dnat: false });
+	if (rule?.action.type !== 'dnat') return undefined;
+	return { dst: rule.action.to, dport: rule.action.port ?? p.dport, why: sentence(rule.why, p) };
+}
+
+/** Source NAT of a packet leaving on `out` (POSTROUTING): the address it takes, if any. */
+function postrouting(v: View, n: PlanNode, p: Packet, out: PlanInterface, dnated: boolean) {
+	const rule = decide(v, n, 'nat', 'POSTROUTING', { p, out: out.network, reply: false, dnat: dnated });
+	if (rule?.action.type === 'snat') return { src: rule.action.to, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${rule.action.to}` };
+	if (rule?.action.type === 'masquerade') return { src: out.address, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${out.address}` };
+	return undefined;
 }
 
 /** Arrived from one of Docker's bridges that has its `-i BRIDGE -j RETURN` rule (every one but internal networks). */
@@ -265,58 +311,13 @@ const fromDockerBridge = (v: View, iface: PlanInterface | undefined) =>
  * The running container a Docker engine node publishes `port` for. Docker maps no port of a container on an internal
  * network.
  */
-function publishedBy(v: View, n: PlanNode, port: number | undefined) {
+function publishedBy(v: View, n: PlanNode, proto: Proto, port: number | undefined) {
 	if (!n.engine) return undefined;
 	for (const c of v.plan.nodes) {
 		if (c.container?.engine !== n.name || v.absent.has(c.name) || network(v, c.interfaces[0].network).internal)
 			continue;
-		const pub = c.container.publish.find((x) => x.proto === 'tcp' && x.hostPort === port);
+		const pub = c.container.publish.find((x) => x.proto === proto && x.hostPort === port);
 		if (pub) return { container: c, address: c.interfaces[0].address, port: pub.containerPort };
-	}
-	return undefined;
-}
-
-function forwardFilter(
-	v: View,
-	n: PlanNode,
-	from: PlanInterface | undefined,
-	to: PlanInterface,
-	dnated: boolean,
-): string | undefined {
-	const engine = n.nat.find((e) => e.network === to.network);
-	if (engine && !dnated)
-		return `${n.name}'s NAT engine lets nothing into ${engine.subnet} but replies and port forwards`;
-	if (n.engine && from && from.network !== to.network) {
-		const [a, b] = [network(v, from.network), network(v, to.network)];
-		if (a.internal || b.internal) return `${(a.internal ? a : b).name} is an internal Docker network: no way in or out`;
-		if (a.engine && b.engine) return `Docker isolates its networks: ${a.name} cannot reach ${b.name}`;
-	}
-	return undefined;
-}
-
-function postrouting(
-	v: View,
-	n: PlanNode,
-	p: Packet,
-	out: PlanInterface,
-	dnated: boolean,
-): { src: string; why: string } | undefined {
-	const address = out.address;
-	for (const nat of n.nat) {
-		if (out.network === nat.network && dnated)
-			return { src: nat.gateway, why: `forwarded into the NAT: source becomes ${nat.gateway}` };
-		if (out.network !== nat.network && inSubnet(nat.subnet, p.src))
-			return { src: address, why: `NAT engine: source ${p.src} becomes ${address}` };
-	}
-	const fip = n.floating.find((f) => f.privateAddress === p.src);
-	if (fip) return { src: fip.address, why: `floating IP: source ${p.src} becomes ${fip.address}` };
-	for (const m of n.masquerade) {
-		const leaves = m.outNetwork ? out.network === m.outNetwork : out.network !== m.notOut;
-		if (leaves && inSubnet(m.from, p.src)) return { src: address, why: `SNAT: source ${p.src} becomes ${address}` };
-	}
-	if (n.engine && !dockerNetwork(v, out)) {
-		const net = v.plan.networks.find((x) => x.engine === n.name && !x.internal && inSubnet(x.subnet, p.src));
-		if (net) return { src: address, why: `Docker masquerade: source ${p.src} becomes ${address}` };
 	}
 	return undefined;
 }
@@ -335,21 +336,4 @@ function unNat(n: PlanNode, p: Packet, translations: Translation[], note: (t: st
 		}
 	}
 	return q;
-}
-
-// Security groups as labcheck enforces them: replies to TCP the node opened pass; every other packet,
-// ICMP replies included, needs a rule.
-function securityGroup(n: PlanNode, p: Packet, reply: boolean): string | undefined {
-	if (!n.security) return undefined;
-	if (reply && p.proto === 'tcp') return undefined;
-	const ok = n.security.some(
-		(r) =>
-			(r.proto === 'any' || r.proto === p.proto) &&
-			(!r.ports || (p.dport !== undefined && p.dport >= r.ports[0] && p.dport <= r.ports[1])) &&
-			inSubnet(r.from, p.src),
-	);
-	if (ok) return undefined;
-	return reply
-		? `the ${p.proto} reply from ${p.src} enters ${n.name}, whose security group has no ${p.proto} rule`
-		: `${n.name}'s security group allows no ${p.proto}${p.dport ? `/${p.dport}` : ''} ingress from ${p.src}`;
 }

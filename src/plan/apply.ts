@@ -59,12 +59,3 @@ export function applyAction(plan: Plan, action: PlanAction): Plan {
 	}
 	return next;
 }
-
-/** The router holding the floating IP of `node`, if it has one at this point. */
-export function floatingOf(plan: Plan, node: string) {
-	for (const router of plan.nodes) {
-		const f = router.floating.find((x) => x.node === node);
-		if (f) return { router: router.name, ...f };
-	}
-	return undefined;
-}

@@ -51,11 +51,15 @@ export interface PlanNat {
 	gateway: string;
 	guest: string;
 	forwards: PlanForward[];
+	/** The engine's DNS resolver (10.0.2.3 in VirtualBox): answers the lab's names to the guest. */
+	resolver?: string;
 }
 
 export interface PlanService {
 	name: ServiceName;
 	port: number;
+	/** tcp unless said. */
+	proto?: 'tcp' | 'udp';
 	peers?: Partial<Record<ServiceName, string>>;
 	stopped?: boolean;
 }

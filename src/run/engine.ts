@@ -91,7 +91,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 			result,
 			...verdict,
 			predicted,
-			explanation: explain(current, c, result, verdict.passed, absent),
+			explanation: explain(c, result, verdict.passed, predicted),
 		};
 		await emit('onCheckEnd', done);
 		return done;

@@ -7,27 +7,23 @@
 // packets of connections the guest opened or a forward created (conntrack mark 1); the host's own
 // new packets to 10.0.2.15 follow its default route and are lost upstream, as observed — and a host
 // with no default route is refused at once (no route), never let in.
+import { type Action, type Chain, type Match, nodeRules, type Rule, sentence, type Table } from '../../plan/rules.js';
 import type { PlanNode } from '../../plan/types.js';
 
 export const NAT_TABLE = 100;
 const MARK = '0x1';
 
-const comment = (text: string) => `-m comment --comment "labcheck: ${text.replace(/"/g, "'")}"`;
-
 /** Nodes whose firewall labcheck owns (a Docker engine's node has Docker's rules, which labcheck leaves alone). */
 export const managed = (node: PlanNode) => !node.engine && !node.container;
 
 export function natRules(node: PlanNode): { iptables?: string; ip: string[] } {
-	const { ip, nat, mangle, filter } = ruleLines(node);
-	if (nat.length + mangle.length + filter.length === 0) return { ip };
-	return { iptables: restoreText(nat, mangle, filter), ip };
+	const ip = policyRouting(node);
+	const rules = nodeRules(node);
+	return rules.length === 0 ? { ip } : { iptables: render(node, rules), ip };
 }
 
 /** The node's whole rule set, every table written even when empty, to replace what it had (a step's change). */
-export const fullRules = (node: PlanNode): string => {
-	const { nat, mangle, filter } = ruleLines(node);
-	return restoreText(nat, mangle, filter, true);
-};
+export const fullRules = (node: PlanNode): string => render(node, nodeRules(node), true);
 
 /**
  * Kernel settings of a node, as /proc/sys paths. A NAT host answers its guest with the guest's mark
@@ -52,98 +48,95 @@ export function sysctls(node: PlanNode): Record<string, string> {
 	return settings;
 }
 
-function ruleLines(node: PlanNode) {
-	const ifname = (network: string) => node.interfaces.find((i) => i.network === network)!.ifname;
-	const nat: string[] = [];
-	const mangle: string[] = [];
-	const filter: string[] = [];
+// The NAT link's route lives in table 100, reached by marked packets (the guest's and its
+// connections'); the host's own new packets find the main table, then nothing.
+function policyRouting(node: PlanNode): string[] {
 	const ip: string[] = [];
-	const unreachable: string[] = [];
 	for (const engine of node.nat) {
-		const dev = ifname(engine.network);
-		const why = `${engine.guest}'s NAT engine`;
+		const dev = node.interfaces.find((i) => i.network === engine.network)!.ifname;
 		ip.push(
 			`route del ${engine.subnet} dev ${dev}`,
 			`route add ${engine.subnet} dev ${dev} src ${engine.gateway} table ${NAT_TABLE}`,
 		);
-		mangle.push(
-			`-A PREROUTING -i ${dev} -m conntrack --ctstate NEW ${comment(`${engine.guest} opens a connection`)} -j CONNMARK --set-mark ${MARK}`,
-			// The host's answers to the guest (echo replies, SYN-ACKs, resets) carry this mark from their
-			// first route lookup on (fwmark_reflect, tcp_fwmark_accept): they find the NAT link, the host's own new packets do
-			// not.
-			`-A PREROUTING -i ${dev} ${comment(`${engine.guest}'s packets: the host answers them through the NAT link`)} -j MARK --set-mark ${MARK}`,
-		);
-		// VirtualBox's NAT network is not the host's: without a default route of its own, the host has no route there at all.
-		unreachable.push(`rule add iif lo to ${engine.subnet} unreachable pref 102`);
-		for (const f of engine.forwards) {
-			const match = `-p ${f.proto} -m addrtype --dst-type LOCAL --dport ${f.hostPort}`;
-			const to = `-j DNAT --to-destination ${f.guestAddress}:${f.guestPort}`;
-			const what = comment(`forward ${f.proto} ${f.hostPort} to ${f.guest}:${f.guestPort}`);
-			nat.push(`-A PREROUTING ! -i ${dev} ${match} ${what} ${to}`, `-A OUTPUT ${match} ${what} ${to}`);
-			mangle.push(`-A OUTPUT ${match} ${what} -j MARK --set-mark ${MARK}`);
-		}
-		nat.push(
-			`-A POSTROUTING -o ${dev} -m conntrack --ctstate DNAT ${comment(`${why}: forwarded connections come from ${engine.gateway}`)} -j SNAT --to-source ${engine.gateway}`,
-			`-A POSTROUTING -s ${engine.subnet} ! -o ${dev} ${comment(`${why}: hide ${engine.subnet}`)} -j MASQUERADE`,
-		);
-		filter.push(
-			`-A FORWARD -o ${dev} -m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT ${comment(`${why}: only port forwards enter`)} -j DROP`,
-		);
 	}
-	if (node.nat.length > 0) {
-		mangle.unshift(`-A OUTPUT -j CONNMARK --restore-mark`);
-		ip.push(
-			`rule add fwmark ${MARK} lookup ${NAT_TABLE} pref 100`,
-			`rule add iif lo lookup main pref 101`,
-			...unreachable,
-			`rule add lookup ${NAT_TABLE} pref 103`,
-		);
-	}
-	for (const f of node.floating) {
-		const what = comment(`floating IP ${f.address} is ${f.node} ${f.privateAddress}`);
-		nat.push(`-A PREROUTING -d ${f.address} ${what} -j DNAT --to-destination ${f.privateAddress}`);
-		nat.push(`-A POSTROUTING -s ${f.privateAddress} ${what} -j SNAT --to-source ${f.address}`);
-	}
-	for (const m of node.masquerade) {
-		const out = m.outNetwork ? `-o ${ifname(m.outNetwork)}` : `! -o ${ifname(m.notOut!)}`;
-		nat.push(`-A POSTROUTING -s ${m.from} ${out} ${comment(`${node.name} hides ${m.from}`)} -j MASQUERADE`);
-	}
-	if (node.security) filter.push(...securityGroup(node));
-	return { ip, nat, mangle, filter };
-}
-
-// Default deny ingress. Replies to TCP and UDP the node opened pass (conntrack, reply direction);
-// every packet coming in otherwise needs a rule, so revoking a rule also cuts connections already
-// open, as neutron does by deleting their conntrack entries. ICMP needs its own rule, replies
-// included — what the course's OpenStack showed (a VM's ping got no answer until ICMP was allowed).
-function securityGroup(node: PlanNode): string[] {
-	const lines = [
-		`-A INPUT -i lo -j ACCEPT`,
-		`-A INPUT -p tcp -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY ${comment('security group: replies to TCP the node opened')} -j ACCEPT`,
-		`-A INPUT -p udp -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY ${comment('security group: replies to UDP the node opened')} -j ACCEPT`,
+	if (node.nat.length === 0) return ip;
+	return [
+		...ip,
+		`rule add fwmark ${MARK} lookup ${NAT_TABLE} pref 100`,
+		'rule add iif lo lookup main pref 101',
+		// VirtualBox's NAT network is not the host's: without a default route of its own, the host has no route there.
+		...node.nat.map((engine) => `rule add iif lo to ${engine.subnet} unreachable pref 102`),
+		`rule add lookup ${NAT_TABLE} pref 103`,
 	];
-	for (const rule of node.security ?? []) {
-		const proto = rule.proto === 'any' ? '' : `-p ${rule.proto}`;
-		const ports = rule.ports ? `--dport ${rule.ports[0]}:${rule.ports[1]}` : '';
-		lines.push(
-			`-A INPUT ${proto} -s ${rule.from} ${ports} ${comment(`security group: ${rule.text}`)} -j ACCEPT`.replace(
-				/\s+/g,
-				' ',
-			),
-		);
-	}
-	lines.push(`-A INPUT ${comment('security group: default deny ingress')} -j DROP`);
-	return lines;
 }
 
-function restoreText(nat: string[], mangle: string[], filter: string[], all = false): string {
-	const table = (name: string, chains: string[], rules: string[]) =>
-		rules.length === 0 && !all
-			? ''
-			: `*${name}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${rules.map((r) => `${r}\n`).join('')}COMMIT\n`;
-	return (
-		table('nat', ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'], nat) +
-		table('mangle', ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'], mangle) +
-		table('filter', ['INPUT', 'FORWARD', 'OUTPUT'], filter)
-	);
+const CHAINS: Record<Table, Chain[]> = {
+	nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+	mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+	filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+const STATES: Record<NonNullable<Match['state']>, string> = {
+	new: '-m conntrack --ctstate NEW',
+	reply: '-m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY',
+	dnat: '-m conntrack --ctstate DNAT',
+	'new-not-dnat': '-m conntrack --ctstate NEW -m conntrack ! --ctstate DNAT',
+};
+
+function target(a: Action): string {
+	switch (a.type) {
+		case 'accept':
+			return '-j ACCEPT';
+		case 'drop':
+			return '-j DROP';
+		case 'dnat':
+			return `-j DNAT --to-destination ${a.to}${a.port === undefined ? '' : `:${a.port}`}`;
+		case 'snat':
+			return `-j SNAT --to-source ${a.to}`;
+		case 'masquerade':
+			return '-j MASQUERADE';
+		case 'mark':
+			return `-j MARK --set-mark ${MARK}`;
+		case 'save-mark':
+			return `-j CONNMARK --set-mark ${MARK}`;
+		case 'restore-mark':
+			return '-j CONNMARK --restore-mark';
+	}
+}
+
+/** One rule as iptables-restore writes it; its comment carries the rule's id and sentence (at most 255 bytes). */
+export function renderRule(node: PlanNode, rule: Rule): string {
+	const ifname = (network: string) => node.interfaces.find((i) => i.network === network)!.ifname;
+	const m = rule.match;
+	const [low, high] = m.dport ?? [];
+	const comment = `labcheck:${rule.id} ${sentence(rule.why)}`.replace(/"/g, "'");
+	return [
+		`-A ${rule.chain}`,
+		m.proto && `-p ${m.proto}`,
+		m.dport && `--dport ${low === high ? low : `${low}:${high}`}`,
+		m.src && `-s ${m.src}`,
+		m.dst && `-d ${m.dst}`,
+		m.self && '-i lo',
+		m.in && `-i ${ifname(m.in)}`,
+		m.notIn && `! -i ${ifname(m.notIn)}`,
+		m.out && `-o ${ifname(m.out)}`,
+		m.notOut && `! -o ${ifname(m.notOut)}`,
+		m.local && '-m addrtype --dst-type LOCAL',
+		m.state && STATES[m.state],
+		`-m comment --comment "${Buffer.from(comment).subarray(0, 255).toString().replace(/\uFFFD$/, '')}"`,
+		target(rule.action),
+	]
+		.filter(Boolean)
+		.join(' ');
+}
+
+/** iptables-restore input for `rules` (labcheck's only: Docker writes its own). `all`: every table, even empty. */
+function render(node: PlanNode, rules: Rule[], all = false): string {
+	let text = '';
+	for (const [table, chains] of Object.entries(CHAINS) as Array<[Table, Chain[]]>) {
+		const lines = rules.filter((r) => r.by === 'labcheck' && r.table === table).map((r) => renderRule(node, r));
+		if (lines.length === 0 && !all) continue;
+		text += `*${table}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${lines.map((l) => `${l}\n`).join('')}COMMIT\n`;
+	}
+	return text;
 }
