@@ -1,14 +1,42 @@
 // http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
 import { request } from 'node:http';
+import { z } from 'zod';
 import { classifyError, deadline, timedOut } from './classify.js';
-import type { Probe, ProbeResult } from './types.js';
+import { match, text, timeout } from './options.js';
+import { defineProbe, type ProbeResult } from './types.js';
 
 // A request may cross several services (the calculator calls four): more than a connect needs.
 const HTTP_TIMEOUT_MS = 2000;
 
 export const PEER_HEADER = 'x-labcheck-peer';
 
-export const http: Probe = {
+export const http = defineProbe({
+	name: 'http',
+	summary: 'HTTP request: status, body, and the source address the service saw',
+	port: 'optional',
+	defaultPort: 80,
+	packet: { proto: 'tcp', app: true },
+	judged: 'reach',
+	// A request costs the target CPU.
+	inFlight: 64,
+	options: {
+		timeout,
+		match,
+		method: text().describe('http: request method (POST when a body is given).').optional(),
+		body: text().describe('http: request body, e.g. "(5+6)*2".').optional(),
+		status: z.int().min(100).max(599).describe('http: expected status (default: any 2xx).').optional(),
+	},
+	evidence(check, result) {
+		const e = (result.evidence ?? {}) as Record<string, unknown>;
+		const body = check.options.body;
+		const post = body !== undefined ? ` -d ${JSON.stringify(body)} -X POST` : '';
+		const lines = [`${check.from}$ curl${post} http://${check.to.address}:${check.to.port}/`];
+		if (e.status !== undefined)
+			lines.push(`< HTTP ${e.status}`, ...String(e.body ?? '').trimEnd().split('\n').slice(0, 8));
+		else lines.push(result.detail);
+		if (result.seenFrom) lines.push(`(the service saw the request come from ${result.seenFrom})`);
+		return lines;
+	},
 	run: ({ address, port, options }, { network }) =>
 		new Promise<ProbeResult>((resolve) => {
 			const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
@@ -67,4 +95,4 @@ export const http: Probe = {
 			req.on('error', (error) => finish(classifyError(error)));
 			req.end(options.body);
 		}),
-};
+});

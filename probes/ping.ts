@@ -1,7 +1,9 @@
 // ping: ICMP echo with net-ping (raw socket, root). Stops at the first loss so a dropped pair costs one timeout.
 import netPing, { type PingCallback, type Session } from 'net-ping';
 import { classifyError, timedOut } from './classify.js';
-import { DEFAULT_TIMEOUT_MS, type NodeNetwork, type Probe, type ProbeResult } from './types.js';
+import { z } from 'zod';
+import { timeout } from './options.js';
+import { DEFAULT_TIMEOUT_MS, defineProbe, type NodeNetwork, type ProbeResult } from './types.js';
 
 // One raw socket per node network, kept for the run (opening one per probe raced with replies
 // arriving before it listened). Its event-loop turns matter: raw-socket sends one queued request
@@ -98,7 +100,27 @@ const echo = (network: NodeNetwork, address: string, timeout: number) =>
 		socket.session.pingHost(address, callback);
 	});
 
-export const ping: Probe = {
+export const ping = defineProbe({
+	name: 'ping',
+	summary: 'ICMP echo (net-ping): loss and rtt min/avg/max',
+	port: 'none',
+	packet: { proto: 'icmp' },
+	judged: 'reach',
+	// A ping in flight is a timer and a table entry: all of a big matrix at once, so its silent pairs cost one timeout.
+	inFlight: 4096,
+	options: { timeout, count: z.int().min(1).max(100).describe('ping: echo requests to send.').optional() },
+	evidence(check, result) {
+		const e = (result.evidence ?? {}) as Record<string, unknown>;
+		const to = check.to.address;
+		const lines = [`${check.from}$ ping -c ${check.options.count ?? 3} ${to}`];
+		for (const [i, rtt] of ((e.rtt as number[]) ?? []).entries())
+			lines.push(`64 bytes from ${to}: icmp_seq=${i + 1} time=${rtt.toFixed(3)} ms`);
+		if (result.status !== 'ok') lines.push(result.detail);
+		if (e.statistics) lines.push(`--- ${to} ping statistics ---`, String(e.statistics));
+		const [min, avg, max] = [e.min, e.avg, e.max] as number[];
+		if (typeof min === 'number') lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
+		return lines;
+	},
 	async run({ address, options }, { network }) {
 		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
 		const count = options.count ?? 3;
@@ -138,4 +160,4 @@ export const ping: Probe = {
 			return { status: 'no-route', detail: `no route: ${failure.message}`, ms, evidence };
 		return { ...classifyError(failure), ms, evidence };
 	},
-};
+});

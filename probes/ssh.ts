@@ -1,7 +1,8 @@
 // ssh: log in with ssh2 (per-run key, or a password), run a command, capture banner and output.
 import { readFile } from 'node:fs/promises';
 import { classifyError, deadline, timedOut } from './classify.js';
-import type { Probe, ProbeResult } from './types.js';
+import { match, text, timeout } from './options.js';
+import { defineProbe, type ProbeResult } from './types.js';
 
 // A login is key exchange and authentication, CPU-bound: seconds on a loaded 2-core machine.
 const SSH_TIMEOUT_MS = 5000;
@@ -9,7 +10,32 @@ const SSH_TIMEOUT_MS = 5000;
 // $SSH_CONNECTION is "client-ip client-port server-ip server-port" as the server saw it: NAT made visible.
 const DEFAULT_COMMAND = 'echo "labcheck-seen-from $SSH_CONNECTION"';
 
-export const ssh: Probe = {
+export const ssh = defineProbe({
+	name: 'ssh',
+	summary: 'SSH login (ssh2) with the per-run key, runs a command',
+	port: 'optional',
+	defaultPort: 22,
+	packet: { proto: 'tcp', app: true },
+	judged: 'reach',
+	// A login costs the target CPU: sshd starts refusing past 10 unauthenticated connections.
+	inFlight: 8,
+	options: {
+		timeout,
+		match,
+		command: text().describe('ssh: command to run after login.').optional(),
+		user: text().describe('ssh: user to log in as (default root).').optional(),
+		password: text().describe('ssh: log in with this password instead of the per-run key.').optional(),
+	},
+	evidence(check, result) {
+		const e = (result.evidence ?? {}) as Record<string, unknown>;
+		const command = check.options.command ? ` '${check.options.command}'` : '';
+		const lines = [`${check.from}$ ssh -p ${check.to.port} ${check.options.user ?? 'root'}@${check.to.address}${command}`];
+		if (e.serverVersion) lines.push(`server: ${e.serverVersion}`);
+		if (e.banner) lines.push(String(e.banner));
+		if (e.output !== undefined) lines.push(...String(e.output).trimEnd().split('\n').slice(0, 8));
+		else lines.push(result.detail);
+		return lines;
+	},
 	async run({ address, port, options }, { network, sshKeyFile }) {
 		const timeout = options.timeout ?? SSH_TIMEOUT_MS;
 		const started = performance.now();
@@ -88,4 +114,4 @@ export const ssh: Probe = {
 			});
 		});
 	},
-};
+});

@@ -1,9 +1,19 @@
 // tcp: a TCP connect. Open, refused (RST), unreachable (ICMP) or filtered (silence) — the four things a firewall can
 // do.
 import { classifyError, deadline, timedOut } from './classify.js';
-import { DEFAULT_TIMEOUT_MS, type Probe, type ProbeResult } from './types.js';
+import { timeout } from './options.js';
+import { DEFAULT_TIMEOUT_MS, defineProbe, type ProbeResult } from './types.js';
 
-export const tcp: Probe = {
+export const tcp = defineProbe({
+	name: 'tcp',
+	summary: 'TCP connect: open, refused (RST), unreachable or filtered',
+	port: 'required',
+	packet: { proto: 'tcp' },
+	judged: 'reach',
+	// A connect in flight is a timer and a table entry: all of a big matrix at once.
+	inFlight: 1024,
+	options: { timeout },
+	evidence: (check, result) => [`${check.from}$ nc -z ${check.to.address} ${check.to.port}`, result.detail],
 	run: ({ address, port, options }, { network }) =>
 		new Promise<ProbeResult>((resolve) => {
 			const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
@@ -23,4 +33,4 @@ export const tcp: Probe = {
 			);
 			socket.once('error', (error) => done(classifyError(error)));
 		}),
-};
+});

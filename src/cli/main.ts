@@ -2,6 +2,7 @@
 // (0 all expectations held, 1 some did not, 2 bad scenario or usage, 3 environment or infrastructure).
 import chalk from 'chalk';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { probes } from '../../probes/index.js';
 import { LabcheckError, ScenarioError, visible } from '../errors.js';
 import { VERSION } from '../paths.js';
 import { redactText } from '../run/redact.js';
@@ -13,7 +14,13 @@ const program = new Command('labcheck')
 	.description('Turn a network lab into a test: build it, probe it, report the connectivity matrix.')
 	.version(VERSION)
 	.showSuggestionAfterError(true)
-	.exitOverride();
+	.exitOverride()
+	.addHelpText(
+		'after',
+		`\nProbes (in a scenario: "PROBE FROM -> TO[:PORT]: reachable"):\n${probes
+			.map((p) => `  ${p.name.padEnd(6)} ${p.summary}${Object.keys(p.options).length ? ` [${Object.keys(p.options).join(', ')}]` : ''}`)
+			.join('\n')}`,
+	);
 
 const runOptions = (command: Command) =>
 	command
@@ -26,7 +33,7 @@ const runOptions = (command: Command) =>
 		.option('-v, --verbose', 'print build steps and every probe detail')
 		.option(
 			'--concurrency <n>',
-			'probes in flight at once, at most (default: by probe — ping 4096, tcp 1024, http 64, ssh 8)',
+			`probes in flight at once, at most (default: by probe — ${probes.map((p) => `${p.name} ${p.inFlight}`).join(', ')})`,
 			positiveInteger,
 		)
 		.option('--backend <name>', 'backend that builds the lab', 'netns')

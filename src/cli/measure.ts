@@ -6,8 +6,7 @@ import { execa } from 'execa';
 import { keptLabs } from '../backends/netns/clean.js';
 import { stateDir } from '../backends/netns/names.js';
 import { NetNamespace } from '../net/namespace.js';
-import { probes } from '../../probes/index.js';
-import type { ProbeName } from '../../probes/catalog.js';
+import { probeOf } from '../../probes/index.js';
 import type { PlanCheck } from '../plan/types.js';
 
 type Counters = Map<string, number>;
@@ -57,7 +56,7 @@ ${check.from} is not running in lab ${lab.id}: nothing to measure from it`),
 	const network = NetNamespace.open(path);
 	try {
 		const request = { probe: check.probe, address: check.to.address, port: check.to.port, options: check.options };
-		const result = await probes[check.probe as ProbeName].run(request, {
+		const result = await probeOf(check.probe)!.run(request, {
 			network,
 			sshKeyFile: join(stateDir(lab.id), 'id_ed25519'),
 		});

@@ -1,5 +1,6 @@
 // Predictions: what each check should measure, derived from the plan alone, with the path that says why.
 import type { Outcome as PlanOutcome, Plan, PlanCheck } from '../plan/types.js';
+import { probeOf } from '../../probes/index.js';
 import { lookup, node, upInterfaces, type View } from './network.js';
 import { simulate, type Outcome } from './simulate.js';
 
@@ -18,10 +19,9 @@ export interface Prediction {
 	seenFrom?: string;
 }
 
-const PROTO = { ping: 'icmp', tcp: 'tcp', http: 'tcp', ssh: 'tcp' } as const;
-
 export function predict(v: View, check: PlanCheck): Prediction | undefined {
-	if (check.probe === 'exec') return undefined;
+	const packet = probeOf(check.probe)?.packet;
+	if (!packet) return undefined;
 	const from = node(v, check.from);
 	if (v.absent.has(from.name))
 		return {
@@ -38,9 +38,9 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 	const result = simulate(v, from.name, {
 		src,
 		dst,
-		proto: PROTO[check.probe as keyof typeof PROTO],
+		proto: packet.proto,
 		dport: check.to.port,
-		app: check.probe === 'http' || check.probe === 'ssh',
+		app: packet.app,
 	});
 	const path = result.hops.length
 		? result.hops.map((h) => `${h.node}: ${h.note}`).join(' ▸ ')

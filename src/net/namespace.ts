@@ -2,6 +2,7 @@
 // A socket belongs to the namespace it was created in, whatever the thread does afterwards, so one
 // process probes from every node of a lab — no helper process per node, no Node start per node.
 import { closeSync, openSync } from 'node:fs';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
 import koffi from 'koffi';
 import type { NodeNetwork } from '../../probes/types.js';
@@ -54,6 +55,20 @@ export class NetNamespace implements NodeNetwork {
 			throw new Error(
 				'Node did not open the socket at once: it would not belong to the node (this Node version is not supported)',
 			);
+		}
+		return socket;
+	}
+
+	udp(): UdpSocket {
+		// The socket's fd is made by bind: bound here, with a lookup that answers at once, it is the node's.
+		const socket = this.within(() => {
+			const s = createSocket({ type: 'udp4', lookup: (address, _family, done) => done(null, address, 4) });
+			s.bind({ port: 0, address: '0.0.0.0', exclusive: true });
+			return s;
+		});
+		if (((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
+			socket.close();
+			throw new Error('Node did not bind the UDP socket at once: it would not belong to the node');
 		}
 		return socket;
 	}

@@ -1,8 +1,8 @@
 // Expectations → checks: "ping vm -> host@room:22: reachable" parsed, resolved to addresses, egress-guarded.
 import { isIP } from 'node:net';
-import { isProbeName, probeCatalog, probeNames } from '../../probes/catalog.js';
+import { isProbeName, probeNames, probeOf } from '../../probes/index.js';
 import type { SourcePosition } from '../errors.js';
-import type { ProbeOptions } from '../scenario/schema.js';
+import type { ProbeOptions } from '../../probes/types.js';
 import { didYouMean } from '../scenario/suggest.js';
 import type { PlanOptions, Problems } from './build.js';
 import { nodeByName, ownerOf, type Plan, type PlanCheck, type PlanTarget } from './types.js';
@@ -120,6 +120,19 @@ function buildCheck(
 			return undefined;
 		};
 		const { expect, ...rest } = typeof value === 'string' ? { expect: value as PlanCheck['expect'] } : value;
+		/** An option the line's probe does not read is a mistake (a typo, or an option of another probe). */
+		const foreign = (probe: string) => {
+			const reads = Object.keys(probeOf(probe)!.options);
+			const wrong = Object.keys(rest).find((k) => !reads.includes(k));
+			if (wrong) {
+				const others = probeNames.filter((n) => n !== probe && wrong in probeOf(n)!.options);
+				problem(
+					`${probe} has no option "${wrong}"${others.length ? ` (${others.join(', ')} ${others.length > 1 ? 'have' : 'has'} it)` : ''}`,
+					reads.length ? `${probe} reads: ${reads.join(', ')}` : `${probe} takes no options`,
+				);
+			}
+			return wrong !== undefined;
+		};
 		const exec = EXEC.exec(key.trim());
 		if (exec) {
 			const [, node, command] = exec;
@@ -133,6 +146,7 @@ function buildCheck(
 				);
 			if (expect !== 'succeeds' && expect !== 'fails')
 				return problem(`an exec line expects "succeeds" or "fails", not "${expect}"`);
+			if (foreign('exec')) return undefined;
 			return {
 				id: `exec ${node} -- ${command}`,
 				step,
@@ -162,6 +176,9 @@ function buildCheck(
 			);
 			return undefined;
 		}
+		if (probeOf(probe)!.judged === 'run')
+			return problem(`"${probe}" runs a command: write it "${probe} NODE -- COMMAND"`, `e.g. "${probe} ${from} -- ping -c1 ${to}"`);
+		if (foreign(probe)) return undefined;
 		if (!nodeByName(plan, from)) {
 			problem(
 				`unknown node "${from}"`,
@@ -185,14 +202,14 @@ function buildCheck(
 			);
 			return undefined;
 		}
-		const info = probeCatalog[probe];
+		const info = probeOf(probe)!;
 		let port = portText === undefined ? undefined : Number(portText);
 		if (port !== undefined && (port < 1 || port > 65535)) {
 			problem(`port ${port} is out of range`, 'ports are 1-65535');
 			return undefined;
 		}
 		if (info.port === 'none' && port !== undefined) {
-			problem(`${probe} has no port`, `drop ":${port}", or use tcp, http or ssh`);
+			problem(`${probe} has no port`, `drop ":${port}", or use a probe with a port: ${probeNames.filter((n) => probeOf(n)!.port !== 'none').join(', ')}`);
 			return undefined;
 		}
 		if (info.port === 'required' && port === undefined) {

@@ -1,6 +1,6 @@
 // The plan: a scenario normalised into the topology a backend builds. Plain data, no I/O.
 import type { SourcePosition } from '../errors.js';
-import type { ProbeOptions } from '../scenario/schema.js';
+import type { ProbeOptions } from '../../probes/types.js';
 
 export type NodeKind = 'host' | 'vm' | 'container' | 'neighbour' | 'internet' | 'router';
 export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div';

@@ -5,22 +5,17 @@ import type { Backend, Lab } from '../backends/types.js';
 import type { Plan, PlanCheck } from '../plan/types.js';
 import { applyAction } from '../plan/apply.js';
 import { predict } from '../model/predict.js';
-import type { ProbeResult } from '../../probes/types.js';
+import { probes } from '../../probes/index.js';
 import { environment } from './environment.js';
 import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
 import { judge } from './verdict.js';
 
 const ROUTE_EVIDENCE = 40;
 
-// Probes in flight at once, by kind. A ping or a connect in flight is a timer and a table entry:
-// all of a big matrix at once, so its silent pairs cost one timeout together. A login or a request
-// costs the target CPU (sshd starts refusing past 10 unauthenticated connections).
-const IN_FLIGHT: Record<string, number> = { ping: 4096, tcp: 1024, http: 64, ssh: 8, exec: 16 };
-
 export interface RunOptions {
 	backend: Backend;
 	reporters: Reporter[];
-	/** Probes in flight at once, at most; each kind of probe has its own bound besides (IN_FLIGHT). */
+	/** Probes in flight at once, at most; each kind of probe has its own bound besides (its `inFlight`). */
 	concurrency?: number;
 	command?: string;
 	/** Keep the lab after the run (`labcheck up`); the caller owns it then. */
@@ -51,7 +46,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
-	const limits = new Map(Object.entries(IN_FLIGHT).map(([kind, n]) => [kind, pLimit(n)]));
+	const limits = new Map(probes.map((p) => [p.name, pLimit(p.inFlight)]));
 	const limit = <T>(c: PlanCheck, fn: () => Promise<T>) => limits.get(c.probe)!(() => (cap ? cap(fn) : fn()));
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
@@ -63,7 +58,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		const predicted = predict({ plan: current, absent }, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		// Pairs the model expects to fail get their route looked up while they are probed, not after.
-		if (predicted && predicted.outcome !== 'reachable' && c.probe !== 'exec') void routeGet(c.from, c.to.address);
+		if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
 		return { c, predicted };
 	};
 	const signal = options.signal;
@@ -75,11 +70,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
 	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
 		if (stopped()) return undefined;
-		const result =
-			c.probe === 'exec'
-				? await execCheck(lab, c)
-				: await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
-		if (result.status !== 'ok' && c.probe !== 'exec' && !stopped()) {
+		const result = await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
+		if (result.status !== 'ok' && predicted && !stopped()) {
 			const route = await routeGet(c.from, c.to.address);
 			if (route) result.evidence = { ...result.evidence, routeGet: route };
 		}
@@ -177,20 +169,4 @@ function routeEvidence(lab: Lab): (node: string, address: string) => Promise<str
 		}
 		return known.get(key)!;
 	};
-}
-
-async function execCheck(lab: Lab, c: PlanCheck): Promise<ProbeResult> {
-	const started = performance.now();
-	try {
-		const { exitCode, output } = await lab.exec(c.from, c.options.command!);
-		const text = output.trim().split('\n').slice(-3).join(' / ');
-		return {
-			status: exitCode === 0 ? 'ok' : 'error',
-			detail: `exit ${exitCode}${text ? `: ${text}` : ''}`,
-			ms: performance.now() - started,
-			evidence: { command: c.options.command, output, exitCode },
-		};
-	} catch (error) {
-		return { status: 'error', detail: (error as Error).message, ms: performance.now() - started };
-	}
 }

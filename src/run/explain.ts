@@ -12,8 +12,8 @@ export function explain(
 	predicted: Prediction | undefined,
 ): string | undefined {
 	const target = `${check.to.address}${check.to.port ? `:${check.to.port}` : ''}`;
-	if (check.probe === 'exec') return passed ? undefined : `${check.options.command} on ${check.from}: ${result.detail}`;
-	if (!predicted) return passed ? undefined : result.detail;
+	// A check the model cannot follow (exec): what it measured is the whole story.
+	if (!predicted) return passed ? undefined : `${check.id}: ${result.detail}`;
 	if (result.status === 'error') return `labcheck could not probe ${target} from ${check.from}: ${result.detail}`;
 	if (result.status === 'ok') {
 		if (result.mismatch) return `${target} answered, but ${result.mismatch}`;

@@ -1,10 +1,11 @@
 // A probe result against its expectation.
+import { probeOf } from '../../probes/index.js';
 import type { ProbeResult } from '../../probes/types.js';
 import type { Outcome, PlanCheck } from '../plan/types.js';
 import type { RunSummary } from './types.js';
 
 export function judge(check: PlanCheck, result: ProbeResult): { actual: Outcome; passed: boolean } {
-	if (check.probe === 'exec') {
+	if (probeOf(check.probe)?.judged === 'run') {
 		const ran: Outcome = result.status === 'ok' && result.mismatch === undefined ? 'succeeds' : 'fails';
 		return { actual: ran, passed: ran === check.expect };
 	}

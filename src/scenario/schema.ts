@@ -1,5 +1,7 @@
 // The scenario format, as one Zod schema: it validates files and is exported as JSON Schema for editors.
 import * as z from 'zod';
+import { optionShapes } from '../../probes/index.js';
+import { text } from './text.js';
 
 export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
 export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;
@@ -8,12 +10,6 @@ export const OUTCOMES = ['reachable', 'unreachable', 'auto', 'succeeds', 'fails'
 
 // Free text is printed to terminals and reports: no control characters (an escape sequence in a
 // downloaded scenario could rewrite the screen); newlines and tabs are fine.
-const text = () =>
-	z
-		.string()
-		.regex(/^[^\x00-\x08\x0b-\x1f\x7f\x9b]*$/, {
-			error: 'control characters (escape sequences) are not allowed in text',
-		});
 const about = text().describe('One sentence shown in the report.').optional();
 const name = z.string().regex(/^[a-z][a-z0-9-]{0,19}$/, {
 	error: 'names are 1-20 characters: lower-case letters, digits and "-", starting with a letter',
@@ -115,15 +111,8 @@ export const actionSchema = z.union([text(), z.strictObject({ action: text(), ex
 
 export const probeOptionsSchema = z.strictObject({
 	expect: z.enum(OUTCOMES),
-	count: z.int().min(1).max(100).describe('ping: echo requests to send.').optional(),
-	timeout: z.int().min(10).max(60000).describe('Milliseconds before a silent target counts as filtered.').optional(),
-	method: text().describe('http: request method (POST when a body is given).').optional(),
-	body: text().describe('http: request body, e.g. "(5+6)*2".').optional(),
-	status: z.int().min(100).max(599).describe('http: expected status (default: any 2xx).').optional(),
-	match: text().describe('Text the output must contain, e.g. "result = 22".').optional(),
-	command: text().describe('ssh: command to run after login.').optional(),
-	user: text().describe('ssh: user to log in as (default root).').optional(),
-	password: text().describe('ssh: log in with this password instead of the per-run key.').optional(),
+	// What each probe reads: probes/ (the registry); `command` is also where an exec line's command is kept.
+	...optionShapes(),
 });
 
 export const expectationSchema = z
@@ -165,7 +154,6 @@ export const scenarioSchema = z.strictObject({
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioNode = z.infer<typeof nodeSchema>;
 export type ScenarioNetwork = z.infer<typeof networkSchema>;
-export type ProbeOptions = Omit<z.infer<typeof probeOptionsSchema>, 'expect'>;
 
 export function jsonSchema(): object {
 	return {

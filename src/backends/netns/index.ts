@@ -10,8 +10,7 @@ import { contains, parseCidr } from '../../net/ipv4.js';
 import { NetNamespace } from '../../net/namespace.js';
 import { BackendError, EnvironmentError } from '../../errors.js';
 import type { Plan, PlanAction, PlanNode } from '../../plan/types.js';
-import { probes } from '../../../probes/index.js';
-import type { ProbeName } from '../../../probes/catalog.js';
+import { probeOf } from '../../../probes/index.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import { createRunKey, SSHD, type RunKey } from '../../../services/sshd.js';
 import type { ActionResult, Backend, BuildOptions, Lab } from '../types.js';
@@ -491,9 +490,12 @@ class NetnsLab implements Lab {
 
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
 		const network = this.networks.get(from);
+		const probe = probeOf(request.probe);
 		if (!network) return { status: 'error', detail: `${from} is not running`, ms: 0 };
+		if (!probe) return { status: 'error', detail: `no probe "${request.probe}"`, ms: 0 };
 		try {
-			return await probes[request.probe as ProbeName].run(request, { network, sshKeyFile: this.key?.privateFile });
+			const exec = (command: string) => this.exec(from, command);
+			return await probe.run(request, { network, sshKeyFile: this.key?.privateFile, exec });
 		} catch (error) {
 			return { status: 'error', detail: `probe crashed: ${(error as Error).message}`, ms: 0 };
 		}

@@ -1,0 +1,7 @@
+// Text a scenario may hold: no control characters (an escape sequence would rewrite the terminal).
+import { z } from 'zod';
+
+export const text = () =>
+	z.string().regex(/^[^\x00-\x08\x0b-\x1f\x7f\x9b]*$/, {
+		error: 'control characters (escape sequences) are not allowed in text',
+	});
