@@ -113,11 +113,13 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 				? `✖ ${result.disagreements.length} disagree`
 				: '✓';
 		console.log(
-			`seed ${seed}${values.docker ? ' (docker)' : ''}: ${result.checks} checks ${mark} (${result.seconds.toFixed(1)} s)${result.error ? ` — ${result.error}` : ''}`,
+			`seed ${seed}${values.docker ? ' (docker)' : ''}: ${result.checks} checks ${mark} ` +
+				`(${result.seconds.toFixed(1)} s)${result.error ? ` — ${result.error}` : ''}`,
 		);
 		for (const d of result.disagreements)
 			console.log(
-				`    ${d.step ? `[step ${d.step}] ` : ''}${d.id}: model ${d.predicted ?? '—'}, lab ${d.actual} (${d.status}: ${d.detail})${d.path ? `\n        model path: ${d.path}` : ''}`,
+				`    ${d.step ? `[step ${d.step}] ` : ''}${d.id}: model ${d.predicted ?? '—'}, ` +
+					`lab ${d.actual} (${d.status}: ${d.detail})${d.path ? `\n        model path: ${d.path}` : ''}`,
 			);
 		if (result.error || result.disagreements.length) {
 			failed.push(result);
@@ -131,7 +133,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
 		}
 	}
 	console.log(
-		`\n${failed.length === 0 ? '✔' : '✖'} differential: ${Number(values.runs)} labs, ${checks} checks, ${failed.length} lab(s) where the model and the lab disagree${failed.length ? `: seeds ${failed.map((f) => f.seed).join(', ')}` : ''}`,
+		`\n${failed.length === 0 ? '✔' : '✖'} differential: ${Number(values.runs)} labs, ${checks} checks, ` +
+			`${failed.length} lab(s) where the model and the lab disagree` +
+			(failed.length ? `: seeds ${failed.map((f) => f.seed).join(', ')}` : ''),
 	);
 	process.exit(failed.length === 0 ? 0 : 1);
 }

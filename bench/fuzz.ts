@@ -21,12 +21,14 @@ const result = await fc.check(
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 if (result.failed) {
 	console.error(
-		`✖ fuzz: case failed after ${result.numRuns} runs (seed ${result.seed}, path ${result.counterexamplePath}): ${String(result.errorInstance)}`,
+		`✖ fuzz: case failed after ${result.numRuns} runs (seed ${result.seed}, ` +
+			`path ${result.counterexamplePath}): ${String(result.errorInstance)}`,
 	);
 	console.error('--- scenario ---');
 	console.error(result.counterexample?.[0]);
 	process.exit(1);
 }
 console.log(
-	`✔ fuzz: ${result.numRuns} scenarios (${valid} valid), none crashed or hung; slowest ${slowest.toFixed(0)} ms; ${seconds} s (seed ${result.seed})`,
+	`✔ fuzz: ${result.numRuns} scenarios (${valid} valid), none crashed or hung; ` +
+		`slowest ${slowest.toFixed(0)} ms; ${seconds} s (seed ${result.seed})`,
 );

@@ -40,18 +40,19 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 function lanScenario(n: number, dropping = 0, checks = true): string {
 	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
 	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/16 } }', 'nodes:'];
-	hosts.forEach((h, i) =>
-		lines.push(
-			`  ${h}: { kind: host, on: lan, address: 10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}${i < dropping ? ', security_group: []' : ''} }`,
-		),
-	);
+	for (const [i, h] of hosts.entries()) {
+		const address = `10.0.${Math.floor((i + 1) / 250)}.${((i + 1) % 250) + 1}`;
+		lines.push(`  ${h}: { kind: host, on: lan, address: ${address}${i < dropping ? ', security_group: []' : ''} }`);
+	}
 	if (checks) {
 		lines.push('expect:');
 		for (const a of hosts)
 			for (const b of hosts)
 				if (a !== b)
 					lines.push(
-						`  - ping ${a} -> ${b}: { expect: ${hosts.indexOf(a) < dropping || hosts.indexOf(b) < dropping ? 'unreachable' : 'reachable'}, count: 1 }`,
+						`  - ping ${a} -> ${b}: { expect: ${
+							hosts.indexOf(a) < dropping || hosts.indexOf(b) < dropping ? 'unreachable' : 'reachable'
+						}, count: 1 }`,
 					);
 	}
 	return `${lines.join('\n')}\n`;
@@ -151,7 +152,8 @@ say(`  nat.yaml full run                 ${median(nat).toFixed(2)} s`);
 const all30 = await repeat(3, () => labcheckRun(join(dir, 'all30.yaml')));
 const mn30 = [await mininet(30), await mininet(30)];
 say(
-	`  all pairs, 30 hosts: labcheck     ${median(all30).toFixed(2)} s   mininet ${median(mn30).toFixed(2)} s   ratio ${(median(all30) / median(mn30)).toFixed(2)}`,
+	`  all pairs, 30 hosts: labcheck     ${median(all30).toFixed(2)} s   mininet ${median(mn30).toFixed(2)} s   ` +
+		`ratio ${(median(all30) / median(mn30)).toFixed(2)}`,
 );
 const dropped = await repeat(3, () => labcheckRun(join(dir, 'dropped30.yaml')));
 // Mininet waits ping's own timeout for every dropped pair: measured on 3 hosts, one of them silent
@@ -160,7 +162,8 @@ const mnDropped = [await mininet(3, join(dir, 'drop.mn'))];
 const mnHealthy3 = [await mininet(3)];
 const perDropped = (median(mnDropped) - median(mnHealthy3)) / 2;
 say(
-	`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (660 dropped pairs); mininet ${perDropped.toFixed(2)} s per dropped pair`,
+	`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (660 dropped pairs); ` +
+		`mininet ${perDropped.toFixed(2)} s per dropped pair`,
 );
 const perNode: Record<string, number> = {};
 for (const n of [10, 30, 100]) {
@@ -193,7 +196,8 @@ const rows: Array<[string, string, string, boolean]> = [
 	['nat.yaml full run', `${results.nat_run_s.toFixed(2)} s`, '≤ 1.0 s', results.nat_run_s <= 1],
 	[
 		'all pairs, 30 hosts, vs Mininet',
-		`${results.allpairs30_labcheck_s.toFixed(2)} s vs ${results.allpairs30_mininet_s.toFixed(2)} s = ${results.allpairs30_ratio.toFixed(2)}×`,
+		`${results.allpairs30_labcheck_s.toFixed(2)} s vs ${results.allpairs30_mininet_s.toFixed(2)} s = ` +
+			`${results.allpairs30_ratio.toFixed(2)}×`,
 		'≤ 0.5×',
 		results.allpairs30_ratio <= 0.5,
 	],

@@ -147,7 +147,9 @@ for (let round = 0; round < Number(values.rounds); round++) {
 			};
 			report.push(line);
 			console.log(
-				`${left.length ? '✖' : '✓'} ${file} ${c.kind}: exit ${line.exit.join('/')}, rss ${line.rssMb} MB${line.stopMs !== undefined ? `, stopped in ${line.stopMs} ms` : ''}${left.length ? ` — left: ${left.slice(0, 5).join(', ')}` : ''}`,
+				`${left.length ? '✖' : '✓'} ${file} ${c.kind}: exit ${line.exit.join('/')}, rss ${line.rssMb} MB` +
+					(line.stopMs !== undefined ? `, stopped in ${line.stopMs} ms` : '') +
+					(left.length ? ` — left: ${left.slice(0, 5).join(', ')}` : ''),
 			);
 			if (left.length) await execa(process.execPath, [BIN, 'clean'], { cwd: ROOT, reject: false });
 		}
@@ -172,6 +174,8 @@ const summary = {
 };
 writeFileSync(join(ROOT, 'bench/soak.json'), `${JSON.stringify(summary, null, 2)}\n`);
 console.log(
-	`\n${dirty === 0 ? '✔' : '✖'} soak: ${report.length} cases, ${dirty} left something; peak RSS ${summary.maxRssMb} MB; signal to exit median ${summary.signalToExitMs.median} ms, max ${summary.signalToExitMs.max} ms (bench/soak.json)`,
+	`\n${dirty === 0 ? '✔' : '✖'} soak: ${report.length} cases, ${dirty} left something; ` +
+		`peak RSS ${summary.maxRssMb} MB; signal to exit median ${summary.signalToExitMs.median} ms, ` +
+		`max ${summary.signalToExitMs.max} ms (bench/soak.json)`,
 );
 process.exit(dirty === 0 ? 0 : 1);

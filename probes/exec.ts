@@ -13,7 +13,11 @@ export const exec = defineProbe({
 	evidence(check, result) {
 		const e = (result.evidence ?? {}) as Record<string, unknown>;
 		const out = String(e.output ?? '').trimEnd();
-		return [`${check.from}$ ${check.options.command}`, ...(out ? out.split('\n').slice(0, 8) : []), `(exit ${e.exitCode ?? '?'})`];
+		return [
+			`${check.from}$ ${check.options.command}`,
+			...(out ? out.split('\n').slice(0, 8) : []),
+			`(exit ${e.exitCode ?? '?'})`,
+		];
 	},
 	async run({ options }, context) {
 		const started = performance.now();

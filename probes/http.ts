@@ -32,7 +32,13 @@ export const http = defineProbe({
 		const post = body !== undefined ? ` -d ${JSON.stringify(body)} -X POST` : '';
 		const lines = [`${check.from}$ curl${post} http://${check.to.address}:${check.to.port}/`];
 		if (e.status !== undefined)
-			lines.push(`< HTTP ${e.status}`, ...String(e.body ?? '').trimEnd().split('\n').slice(0, 8));
+			lines.push(
+				`< HTTP ${e.status}`,
+				...String(e.body ?? '')
+					.trimEnd()
+					.split('\n')
+					.slice(0, 8),
+			);
 		else lines.push(result.detail);
 		if (result.seenFrom) lines.push(`(the service saw the request come from ${result.seenFrom})`);
 		return lines;

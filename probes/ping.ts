@@ -118,7 +118,8 @@ export const ping = defineProbe({
 		if (result.status !== 'ok') lines.push(result.detail);
 		if (e.statistics) lines.push(`--- ${to} ping statistics ---`, String(e.statistics));
 		const [min, avg, max] = [e.min, e.avg, e.max] as number[];
-		if (typeof min === 'number') lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
+		if (typeof min === 'number')
+			lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
 		return lines;
 	},
 	async run({ address, options }, { network }) {
@@ -134,15 +135,17 @@ export const ping = defineProbe({
 		}
 		const ms = performance.now() - started;
 		const sent = rtts.length + (failure ? 1 : 0);
-		const stats = `${sent} packets transmitted, ${rtts.length} received, ${Math.round((100 * (sent - rtts.length)) / sent)}% packet loss`;
+		const loss = Math.round((100 * (sent - rtts.length)) / sent);
+		const stats = `${sent} packets transmitted, ${rtts.length} received, ${loss}% packet loss`;
 		const evidence = { transmitted: sent, received: rtts.length, rtt: rtts, statistics: stats };
 		if (!failure) {
 			const [min, max] = [Math.min(...rtts), Math.max(...rtts)];
 			const avg = rtts.reduce((a, b) => a + b, 0) / rtts.length;
+			const rtt = [min, avg, max].map((x) => x.toFixed(3)).join('/');
 			return {
 				status: 'ok',
 				ms,
-				detail: `${rtts.length}/${sent} replies, rtt min/avg/max ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`,
+				detail: `${rtts.length}/${sent} replies, rtt min/avg/max ${rtt} ms`,
 				evidence: { ...evidence, min, avg, max },
 			};
 		}

@@ -29,7 +29,9 @@ export const ssh = defineProbe({
 	evidence(check, result) {
 		const e = (result.evidence ?? {}) as Record<string, unknown>;
 		const command = check.options.command ? ` '${check.options.command}'` : '';
-		const lines = [`${check.from}$ ssh -p ${check.to.port} ${check.options.user ?? 'root'}@${check.to.address}${command}`];
+		const lines = [
+			`${check.from}$ ssh -p ${check.to.port} ${check.options.user ?? 'root'}@${check.to.address}${command}`,
+		];
 		if (e.serverVersion) lines.push(`server: ${e.serverVersion}`);
 		if (e.banner) lines.push(String(e.banner));
 		if (e.output !== undefined) lines.push(...String(e.output).trimEnd().split('\n').slice(0, 8));

@@ -17,6 +17,8 @@ export interface ProbeRequest<O = ProbeOptions> {
 	probe: string;
 	address: string;
 	port?: number;
+	/** The lab node that owns `address`, if one does. */
+	node?: string;
 	options: O;
 }
 

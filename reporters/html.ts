@@ -9,8 +9,10 @@ const require = createRequire(import.meta.url);
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #1f2328; }
-table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; } code, pre { background: #f6f8fa; border-radius: 4px; } pre { padding: 10px; overflow-x: auto; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; } code, pre { background: #f6f8fa; border-radius: 4px; }
+pre { padding: 10px; overflow-x: auto; }
 details { margin: .3em 0; } summary { cursor: pointer; }
 pre.mermaid { background: none; text-align: center; } h1 { border-bottom: 1px solid #d0d7de; }`;
 

@@ -89,9 +89,8 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 	try {
 		data = JSON.parse(await readFile(file, 'utf8'));
 	} catch (error) {
-		throw new UsageError(
-			`cannot read results ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
-		);
+		const why = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+		throw new UsageError(`cannot read results ${file}: ${why}`);
 	}
 	const runs = (Array.isArray(data) ? data : [data]) as Saved[];
 	if (runs.some((r) => r?.format !== FORMAT))

@@ -17,36 +17,45 @@ export function renderJunit(
 		const cases = [
 			...s.results.map((r) => {
 				const name = `${r.check.id}: ${r.check.expect}${stepName(r.check.step)}`;
+				const message = `measured ${r.actual}${r.explanation ? `: ${r.explanation}` : ''}`;
 				const body = r.passed
 					? ''
-					: `\n      <failure message="${xml(`measured ${r.actual}${r.explanation ? `: ${r.explanation}` : ''}`)}" type="${r.result.status}">${xml(redactText(evidenceLines(r).join('\n')))}</failure>\n    `;
-				return `    <testcase classname="${xml(s.plan.file)}" name="${xml(name)}" time="${(r.result.ms / 1000).toFixed(3)}">${body}</testcase>`;
+					: inner('failure', message, r.result.status, redactText(evidenceLines(r).join('\n')));
+				return testcase(s.plan.file, name, r.result.ms / 1000, body);
 			}),
 			...s.actions.map((a) => {
-				const body = a.passed
-					? ''
-					: `\n      <failure message="${xml(a.result.detail)}" type="action">${xml(a.result.detail)}</failure>\n    `;
-				return `    <testcase classname="${xml(s.plan.file)}" name="${xml(`${a.action.text}: ${a.action.expect}${stepName(a.step)}`)}" time="0">${body}</testcase>`;
+				const body = a.passed ? '' : inner('failure', a.result.detail, 'action', a.result.detail);
+				return testcase(s.plan.file, `${a.action.text}: ${a.action.expect}${stepName(a.step)}`, 0, body);
 			}),
 		];
 		if (s.interrupted) {
 			const text = verdictOf(s).text;
-			cases.push(
-				`    <testcase classname="${xml(s.plan.file)}" name="the run" time="0">\n      <error message="${xml(text)}" type="interrupted">${xml(text)}</error>\n    </testcase>`,
-			);
+			cases.push(testcase(s.plan.file, 'the run', 0, inner('error', text, 'interrupted', text)));
 		}
 		const tests = cases.length;
-		return `  <testsuite name="${xml(s.plan.name)}" tests="${tests}" failures="${s.failed}" errors="${s.interrupted ? 1 : 0}" time="${(s.durationMs / 1000).toFixed(3)}" timestamp="${s.startedAt}">\n${cases.join('\n')}\n  </testsuite>`;
+		const counts = `tests="${tests}" failures="${s.failed}" errors="${s.interrupted ? 1 : 0}"`;
+		const time = `time="${(s.durationMs / 1000).toFixed(3)}" timestamp="${s.startedAt}"`;
+		return `  <testsuite name="${xml(s.plan.name)}" ${counts} ${time}>\n${cases.join('\n')}\n  </testsuite>`;
 	});
 	for (const broken of infrastructure) {
-		suites.push(
-			`  <testsuite name="${xml(broken.scenario)}" tests="1" failures="0" errors="1" time="0">\n    <testcase classname="${xml(broken.scenario)}" name="build the lab" time="0">\n      <error message="${xml(broken.message)}" type="infrastructure">${xml(broken.message)}</error>\n    </testcase>\n  </testsuite>`,
-		);
+		const error = inner('error', broken.message, 'infrastructure', broken.message);
+		const build = testcase(broken.scenario, 'build the lab', 0, error);
+		const suite = `  <testsuite name="${xml(broken.scenario)}" tests="1" failures="0" errors="1" time="0">`;
+		suites.push(`${suite}\n${build}\n  </testsuite>`);
 	}
 	const total = (k: 'tests' | 'failures' | 'errors') =>
 		suites.reduce((n, x) => n + Number(new RegExp(`${k}="(\\d+)"`).exec(x)![1]), 0);
-	return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="labcheck" tests="${total('tests')}" failures="${total('failures')}" errors="${total('errors')}">\n${suites.join('\n')}\n</testsuites>\n`;
+	const counts = `tests="${total('tests')}" failures="${total('failures')}" errors="${total('errors')}"`;
+	const head = `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="labcheck" ${counts}>`;
+	return `${head}\n${suites.join('\n')}\n</testsuites>\n`;
 }
+
+const testcase = (classname: string, name: string, seconds: number, body: string) =>
+	`    <testcase classname="${xml(classname)}" name="${xml(name)}" time="${seconds.toFixed(3)}">${body}</testcase>`;
+
+/** A failure or error inside a test case: its message, its type, and its text (the evidence). */
+const inner = (tag: 'failure' | 'error', message: string, type: string, text: string) =>
+	`\n      <${tag} message="${xml(message)}" type="${type}">${xml(text)}</${tag}>\n    `;
 
 export function junitReporter(
 	path: string,

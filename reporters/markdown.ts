@@ -7,8 +7,10 @@ import { verdictOf } from '../src/run/verdict.js';
 import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
-import { reasonOf } from '../src/model/predict.js';
+import { pathOf } from '../src/model/predict.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
+import { viewOf } from '../src/model/network.js';
+import { rulesOf, sentence } from '../src/plan/rules.js';
 
 const esc = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const table = (head: string[], rows: string[][]) =>
@@ -43,21 +45,24 @@ function topology(plan: Plan): string[] {
 		),
 		'',
 	);
-	const rules = plan.nodes.flatMap((node) => [
-		...node.nat.map(
-			(nat) =>
-				`- **${node.name}** runs ${nat.guest}'s NAT engine: ${nat.guest} is ${nat.subnet.replace(/0\/24$/, '15')} behind ${nat.gateway}; its traffic leaves with ${node.name}'s address, and nothing enters ${nat.subnet} but replies${nat.forwards.length ? ' and port forwards' : ''}.`,
-		),
-		...node.nat.flatMap((nat) =>
-			nat.forwards.map(
-				(f) =>
-					`- **${node.name}** forwards ${f.proto} port ${f.hostPort} (any of its addresses) to ${f.guest} ${f.guestAddress}:${f.guestPort}.`,
-			),
-		),
-		...node.masquerade.map((m) => `- **${node.name}** masquerades ${m.from} toward ${m.outNetwork}.`),
-		...(node.auto && node.kind === 'router' ? [`- **${node.name}** was added by labcheck: ${node.about}.`] : []),
-	]);
-	if (rules.length > 0) lines.push('### NAT, forwards and gateways', '', ...rules, '');
+	// What each node does to packets, quoted from the rules the lab is built from (src/plan/rules.ts): the same sentences
+	// the iptables comments and the explanations carry. One line a rule, however many chains it is written into.
+	const rules = plan.nodes.flatMap((node) => {
+		const said = new Set<string>();
+		const quoted = rulesOf(viewOf(plan), node).filter(
+			(r) => !['mark', 'save-mark', 'restore-mark'].includes(r.action.type) && !r.match.self,
+		);
+		return [
+			...quoted.flatMap((r) => {
+				const why = sentence(r.why);
+				if (said.has(why)) return [];
+				said.add(why);
+				return [`- **${node.name}**: ${why} (\`${r.id}\`)`];
+			}),
+			...(node.auto && node.kind === 'router' ? [`- **${node.name}** was added by labcheck: ${node.about}.`] : []),
+		];
+	});
+	if (rules.length > 0) lines.push('### What each node does to packets', '', ...rules, '');
 	return lines;
 }
 
@@ -82,7 +87,8 @@ function matrixTable(plan: Plan, results: CheckResult[]): string {
 export function renderMarkdown(summary: RunSummary): string {
 	const { plan, results } = summary;
 	const { ok, text } = verdictOf(summary);
-	const verdict = `${summary.interrupted ? '⏹ Run' : ok ? '✅' : '❌'} ${summary.interrupted ? text : text[0].toUpperCase() + text.slice(1)}.`;
+	const sentence = summary.interrupted ? text : text[0].toUpperCase() + text.slice(1);
+	const verdict = `${summary.interrupted ? '⏹ Run' : ok ? '✅' : '❌'} ${sentence}.`;
 	const lines = [`# ${plan.name}`, ''];
 	if (plan.about) lines.push(plan.about, '');
 	lines.push(
@@ -102,7 +108,8 @@ export function renderMarkdown(summary: RunSummary): string {
 			lines.push(`### Step ${step.index}: ${step.name}`, '');
 			for (const a of summary.actions.filter((x) => x.step === step.index)) {
 				lines.push(
-					`- ${a.passed ? '✅' : '❌'} \`${a.action.text}\` — ${a.result.ok ? 'done' : 'refused'}: ${a.result.detail}${a.passed ? '' : ` (expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'})`}`,
+					`- ${a.passed ? '✅' : '❌'} \`${a.action.text}\` — ${a.result.ok ? 'done' : 'refused'}: ${a.result.detail}` +
+						(a.passed ? '' : ` (expected ${a.action.expect === 'ok' ? 'it to succeed' : 'a refusal'})`),
 				);
 			}
 			lines.push('');
@@ -137,26 +144,26 @@ export function renderMarkdown(summary: RunSummary): string {
 		lines.push(
 			'## Model and lab disagree',
 			'',
-			'labcheck predicted these from the scenario alone and measured otherwise: either the lab misbehaves (or the scenario is not what was meant), or the model is wrong.',
+			'labcheck predicted these from the scenario alone and measured otherwise: either the lab misbehaves ' +
+				'(or the scenario is not what was meant), or the model is wrong.',
 			'',
 		);
 		for (const r of disagreements)
 			lines.push(
-				`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${r.predicted!.path}${r.predicted!.stop ? ` ✗ ${reasonOf(r.predicted!)}` : ''}), measured ${measured(r)}.`,
+				`- \`${r.check.id}\`: predicted ${r.predicted!.outcome} (${pathOf(r.predicted!)}), measured ${measured(r)}.`,
 			);
 		lines.push('');
 	}
 	const why = results.filter((r) => r.explanation);
 	if (why.length > 0) {
 		lines.push('## Why', '');
-		for (const r of why) lines.push(`- \`${r.check.id}\` ${r.actual === 'reachable' ? '✓' : '✗'}: ${r.explanation}.`); // no spread: a big lab has more lines than a call may have arguments
+		// No spread: a big lab has more lines than a call may have arguments.
+		for (const r of why) lines.push(`- \`${r.check.id}\` ${r.actual === 'reachable' ? '✓' : '✗'}: ${r.explanation}.`);
 		lines.push('');
 	}
 	lines.push('## Evidence', '');
 	for (const r of results) {
-		const path = r.predicted
-			? [`path (model): ${r.predicted.path}${r.predicted.stop ? ` ✗ ${reasonOf(r.predicted)}` : ''}`]
-			: [];
+		const path = r.predicted ? [`path (model): ${pathOf(r.predicted)}`] : [];
 		lines.push(
 			`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`,
 			'',
@@ -174,7 +181,8 @@ export function renderMarkdown(summary: RunSummary): string {
 	lines.push(
 		'---',
 		'',
-		`labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ${summary.startedAt}  `,
+		`labcheck ${env.labcheck} · backend ${env.backend} · Linux ${env.kernel} · Node ${env.node} · ` +
+			`${summary.startedAt}  `,
 		`Reproduce: \`${env.command}\``,
 		'',
 	);

@@ -3,7 +3,7 @@ import chalk from 'chalk';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 import type { CheckResult } from '../src/run/types.js';
 import { verdictOf } from '../src/run/verdict.js';
-import { reasonOf } from '../src/model/predict.js';
+import { pathOf } from '../src/model/predict.js';
 import { buildMatrix, byStep, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
@@ -62,11 +62,7 @@ export function terminalReporter(
 			if (!r.passed || options.verbose)
 				out(chalk.dim(`      ${r.result.detail}${r.explanation ? `\n      why: ${r.explanation}` : ''}`));
 			if (r.predicted && r.predicted.outcome !== r.actual)
-				out(
-					chalk.yellow(
-						`      the model predicted ${r.predicted.outcome}: ${r.predicted.path}${r.predicted.stop ? ` ✗ ${reasonOf(r.predicted)}` : ''}`,
-					),
-				);
+				out(chalk.yellow(`      the model predicted ${r.predicted.outcome}: ${pathOf(r.predicted)}`));
 		},
 		onRunEnd(summary: RunSummary) {
 			if (tty && status) process.stdout.write('\r\x1b[2K');

@@ -81,9 +81,12 @@ export async function doctor(options: { fix?: boolean; quiet?: boolean; dev?: bo
 	}
 	for (const r of results) {
 		const mark = r.ok ? chalk.green('✓') : r.required ? chalk.red('✖') : chalk.yellow('!');
-		say(
-			`${mark} ${r.what}${r.ok ? '' : chalk.dim(r.pkg ? ` — apt-get install ${r.pkg} (or labcheck doctor --fix)` : r.what.startsWith('running') ? ' — run as root' : ' — needs a Linux kernel with network namespaces')}`,
-		);
+		const fix = r.pkg
+			? ` — apt-get install ${r.pkg} (or labcheck doctor --fix)`
+			: r.what.startsWith('running')
+				? ' — run as root'
+				: ' — needs a Linux kernel with network namespaces';
+		say(`${mark} ${r.what}${r.ok ? '' : chalk.dim(fix)}`);
 	}
 	const failed = results.filter((r) => !r.ok && r.required);
 	if (failed.length > 0 && options.quiet)

@@ -41,6 +41,7 @@ export function formatProblem(p: { at: SourcePosition; message: string; hint?: s
 
 /** Control characters a file may carry (escape sequences) shown as \xNN: a message never drives the terminal. */
 export const visible = (text: string): string =>
+	// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 	text.replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 /** Exit 3: the machine lacks something (root, a package, a kernel feature); `hint` names the fix. */

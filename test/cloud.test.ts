@@ -52,7 +52,10 @@ test.serial(
 			'ping host -> vm': 'unreachable',
 		});
 		t.is(find(2, 'ssh host -> vm@floating').seenFrom, '10.1.5.22', '1:1 NAT keeps the source');
-		t.regex(find(0, 'ping vm -> host').explanation!, /vm's security group allows no icmp reply ingress from 10\.1\.5\.22/);
+		t.regex(
+			find(0, 'ping vm -> host').explanation!,
+			/vm's security group allows no icmp reply ingress from 10\.1\.5\.22/,
+		);
 		t.regex(find(0, 'ping host -> vm').explanation!, /private address on private, hidden behind router's SNAT/);
 		t.regex(find(1, 'ping host -> vm@floating').explanation!, /no floating IP is associated with vm/);
 	},

@@ -76,7 +76,7 @@ test.serial(
 		const before = await snapshot();
 		await watchRoot(true);
 		const json = join(tmp, 'docker.json');
-		let run;
+		let run: Awaited<ReturnType<typeof labcheck>>;
 		try {
 			run = await labcheck(['run', 'scenarios/docker-bridge.yaml', '--json', json, '--report', join(tmp, 'docker.md')]);
 		} finally {

@@ -9,7 +9,7 @@ import { scenarioText } from './generators/hostile.js';
 import { judgeQuietly } from './generators/properties.js';
 import { labcheck } from './helpers/cli.js';
 
-test('300 generated and mutated scenarios: a plan and predictions, or a positioned error, and no warning', async (t) => {
+test('300 generated and mutated scenarios: a plan and predictions, or a positioned error, no warning', async (t) => {
 	let valid = 0;
 	await fc.assert(
 		fc.asyncProperty(scenarioText, async (text) => {

@@ -2,7 +2,7 @@
 // measured matrix against LAB-REFERENCE, then that nothing of the run is left on the machine.
 // Serial: the leftover checks look at the whole machine.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -35,6 +35,16 @@ const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {
 		'ssh neighbour -> host:1234': 'reachable',
 		'ping neighbour -> vm': 'unreachable',
 		'http host -> host:50000': 'reachable',
+	},
+	// §1: the guest's resolver is the NAT engine at 10.0.2.3; forwards carry one protocol each.
+	'scenarios/dns.yaml': {
+		'dns vm -> 10.0.2.3': 'reachable',
+		'dns host -> 10.0.2.3': 'unreachable',
+		'dns neighbour -> host:5353': 'reachable',
+		'udp neighbour -> host:1234': 'unreachable',
+		'udp vm -> neighbour:7': 'reachable',
+		'udp neighbour -> vm:53': 'unreachable',
+		'ssh neighbour -> host:1234': 'reachable',
 	},
 	'scenarios/bridge.yaml': {
 		'ping vm -> internet': 'reachable',
@@ -94,6 +104,43 @@ test.serial(
 		t.regex(byId['http host -> host:50000'].detail, /result = 22/);
 		t.is(byId['ping host -> vm'].status, 'filtered', 'a silent drop, as the students saw: timeout');
 		t.regex(byId['ping host -> vm'].explanation!, /inside host's NAT engine/);
+	},
+);
+
+test.serial(
+	'UDP and DNS: the NAT engine resolves lab names for its guest only, a UDP forward carries DNS, ' +
+		'ICMP port unreachable is "refused"',
+	async (t) => {
+		const json = join(tmp, 'dns.json');
+		const run = await labcheck(['run', 'scenarios/dns.yaml', '--json', json, '--no-report']);
+		t.is(run.exitCode, 0, run.stdout + run.stderr);
+		const byId = Object.fromEntries(readJson(json).results.map((r) => [r.id, r]));
+		t.regex(byId['dns vm -> 10.0.2.3'].detail, /^internet\.lab → 203\.0\.113\.10 \(from 10\.0\.2\.3:53\)/);
+		t.regex(byId['dns neighbour -> host:5353'].detail, /^neighbour\.lab → 10\.1\.5\.39/);
+		t.regex(byId['dns neighbour -> host:5353'].explanation!, /port forward 5353\/udp → vm 10\.0\.2\.15:53/);
+		t.is(byId['udp neighbour -> host:1234'].status, 'refused', 'ICMP port unreachable: a TCP-only forward');
+		t.regex(byId['udp neighbour -> host:1234'].explanation!, /nothing listens on 10\.1\.5\.22:1234\/udp/);
+		t.is(byId['dns host -> 10.0.2.3'].status, 'filtered');
+		t.regex(
+			byId['dns host -> 10.0.2.3'].explanation!,
+			/host's NAT engine's resolver: only vm, inside the NAT, can ask it/,
+		);
+		t.is(byId['udp vm -> neighbour:7'].seenFrom, '10.1.5.22', 'the echo service saw the NAT engine hide the guest');
+		t.is(byId['udp neighbour -> vm:53'].status, 'filtered');
+		// A name nobody has is an answer that says so: the resolver answered, the expectation does not hold.
+		const other = join(tmp, 'dns-nx.yaml');
+		writeFileSync(
+			other,
+			readFileSync(join(ROOT, 'scenarios/dns.yaml'), 'utf8').replace(
+				/^expect:[\s\S]*$/m,
+				'expect:\n  - dns vm -> 10.0.2.3: { expect: reachable, name: nowhere.lab }\n',
+			),
+		);
+		const nx = await labcheck(['run', other, '--json', json, '--no-report']);
+		t.is(nx.exitCode, 1);
+		const r = readJson(json).results[0];
+		t.is(r.status, 'ok');
+		t.regex(r.detail, /nowhere\.lab: no such name \(NXDOMAIN\)/);
 	},
 );
 
@@ -241,7 +288,8 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 		'--',
 		process.execPath,
 		'-e',
-		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" }).then((r) => r.text()).then((b) => process.stdout.write(b))',
+		'fetch("http://10.1.5.22:50000/", { method: "POST", body: "(5+6)*2" })' +
+			'.then((r) => r.text()).then((b) => process.stdout.write(b))',
 	]);
 	t.is(curl.stdout, 'result = 22\r\n');
 	const sshLine = /ssh: +npx labcheck (exec host -- ssh .*)$/m.exec(up.stdout as string)![1];

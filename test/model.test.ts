@@ -3,17 +3,14 @@
 import test from 'ava';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { absentAfter, predict } from '../src/model/predict.js';
-import { applyAction } from '../src/plan/apply.js';
+import { predict } from '../src/model/predict.js';
+import { planAt } from '../src/plan/apply.js';
 import { buildPlan } from '../src/plan/build.js';
 import type { Plan, PlanCheck } from '../src/plan/types.js';
 import { loadScenario, parseScenario } from '../src/scenario/load.js';
 import { labcheck, ROOT } from './helpers/cli.js';
 
-const at = (plan: Plan, step: number) =>
-	plan.steps.slice(0, step).reduce((p, s) => s.actions.filter((a) => a.expect === 'ok').reduce(applyAction, p), plan);
-const prediction = (plan: Plan, check: PlanCheck) =>
-	predict({ plan: at(plan, check.step), absent: absentAfter(plan, check.step) }, check)!;
+const prediction = (plan: Plan, check: PlanCheck) => predict(planAt(plan)[check.step], check)!;
 
 for (const file of readdirSync(join(ROOT, 'scenarios'))) {
 	test(`the model predicts every expectation of ${file}, step by step`, async (t) => {
@@ -86,7 +83,12 @@ test('security groups: stateful for TCP, port ranges, remote CIDR', (t) => {
 networks: { lan: { subnet: 10.0.0.0/24 } }
 nodes:
   a: { kind: host, on: lan, address: 10.0.0.10, security_group: [] }
-  b: { kind: vm, on: lan, address: 10.0.0.20, services: [sum], security_group: ["allow tcp/50000-50004 from 10.0.0.0/28"] }
+  b:
+    kind: vm
+    on: lan
+    address: 10.0.0.20
+    services: [sum]
+    security_group: ["allow tcp/50000-50004 from 10.0.0.0/28"]
   c: { kind: host, on: lan, address: 10.0.0.30 }
 expect:
   - tcp a -> b:50001: auto
@@ -98,7 +100,7 @@ expect:
 	t.regex(only(plan, 'tcp b -> a:22').stop!, /a's security group allows no tcp\/22 ingress/);
 });
 
-test('`labcheck why` names targets as expectations do: node@floating after a step, and no address outside the lab', async (t) => {
+test('`labcheck why` names targets as checks do: node@floating after a step, no address outside the lab', async (t) => {
 	const floating = await labcheck(['why', 'scenarios/floating-ip.yaml', 'host', 'vm@floating', '--step', '2']);
 	t.is(floating.exitCode, 0, floating.stderr);
 	t.regex(floating.stdout, /^ping host -> vm@floating after step 2: reachable/);
@@ -115,4 +117,51 @@ test('`labcheck why` names targets as expectations do: node@floating after a ste
 		/host: host's NAT engine hides 10\.0\.2\.0\/24: source 10\.0\.2\.15 becomes 10\.1\.5\.22/,
 		'the model follows it once allowed; nothing is probed without a kept lab',
 	);
+});
+
+test('a forward carries its own protocol: "1234:53/udp" lets UDP in, and is no cause of a TCP check on 1234', (t) => {
+	const plan = lab(`name: udp forward
+networks: { room: { subnet: 10.1.0.0/16 } }
+nodes:
+  host: { kind: host, on: room, address: 10.1.5.22 }
+  pc: { kind: neighbour, on: room, address: 10.1.5.39 }
+  vm: { kind: vm, nat: host, forward: ["1234:53/udp"], services: [dns] }
+expect:
+  - dns pc -> host:1234: auto
+  - tcp pc -> host:1234: auto
+  - udp pc -> host:1235: auto
+  - dns vm -> 10.0.2.3: auto
+  - dns host -> 10.0.2.3: auto
+`);
+	const dns = only(plan, 'dns pc -> host:1234');
+	t.is(dns.status, 'ok');
+	t.is(dns.reached, 'vm');
+	t.deepEqual(dns.rewrites, [
+		'host: port forward 1234/udp → vm 10.0.2.15:53',
+		"host: host's NAT engine, for a port forward: source 10.1.5.39 becomes 10.0.2.2",
+	]);
+	const tcp = only(plan, 'tcp pc -> host:1234');
+	t.is(tcp.status, 'refused');
+	t.deepEqual(tcp.rewrites, [], 'the UDP forward does not touch TCP');
+	t.is(tcp.stop, 'nothing listens on 10.1.5.22:1234: it answers with a TCP reset');
+	t.is(only(plan, 'udp pc -> host:1235').status, 'refused', 'ICMP port unreachable');
+	t.is(only(plan, 'dns vm -> 10.0.2.3').status, 'ok', "the guest asks its NAT engine's resolver");
+	const host = only(plan, 'dns host -> 10.0.2.3');
+	t.is(host.status, 'filtered');
+	t.is(host.rule, 'host/nat/vm/resolver');
+});
+
+test('an option its probe does not read is refused by name, with the probe that reads it', (t) => {
+	const error = t.throws(() =>
+		lab(`name: options
+networks: { lan: { subnet: 10.0.0.0/24 } }
+nodes:
+  a: { kind: host, on: lan }
+  b: { kind: host, on: lan }
+expect:
+  - tcp a -> b:22: { expect: reachable, count: 3 }
+`),
+	);
+	t.regex(error!.message, /tcp has no option "count" \(ping has it\)/);
+	t.regex(error!.message, /tcp reads: timeout/);
 });

@@ -89,7 +89,10 @@ test('results.xml has one test case per expectation; failures carry the measurem
 	const failing = xml('failing.xml').testsuites.testsuite;
 	t.is(failing.failures, '3');
 	const ping = failing.testcase.find((c: { name: string }) => c.name === 'ping host -> vm: reachable');
-	t.regex(ping.failure.message, /^measured unreachable: 10\.0\.2\.15 is behind host's NAT: it lives inside host's NAT engine/);
+	t.regex(
+		ping.failure.message,
+		/^measured unreachable: 10\.0\.2\.15 is behind host's NAT: it lives inside host's NAT engine/,
+	);
 	t.regex(ping.failure['#text'], /host\$ ping -c 3 10\.0\.2\.15/);
 	t.false(readFileSync(out('failing.xml'), 'utf8').includes('hunter2'));
 });
@@ -116,7 +119,7 @@ test('`labcheck diff` shows which cells changed between two runs', async (t) => 
 	t.is(changed.stdout, '~ ping host -> vm: unreachable (filtered) → reachable (ok)\n');
 });
 
-test('`labcheck ci github` and `ci gitlab` write one job per scenario that installs, runs and keeps the reports', async (t) => {
+test('`labcheck ci github` and `ci gitlab` write a job per scenario: install, run, keep the reports', async (t) => {
 	const gh = await labcheck(['ci', 'github', 'scenarios/nat.yaml', 'scenarios/bridge.yaml', '-o', out('wf.yml')]);
 	t.is(gh.exitCode, 0, gh.stderr as string);
 	const wf = parse(readFileSync(out('wf.yml'), 'utf8'));
@@ -127,7 +130,8 @@ test('`labcheck ci github` and `ci gitlab` write one job per scenario that insta
 	t.deepEqual(runs.slice(0, 3), [
 		'npm ci',
 		'sudo npx labcheck doctor --fix',
-		'sudo npx labcheck run "${{ matrix.scenario }}" --report report.md --html report.html --junit results.xml --json results.json',
+		'sudo npx labcheck run "${{ matrix.scenario }}" ' +
+			'--report report.md --html report.html --junit results.xml --json results.json',
 	]);
 	t.true(runs.includes('cat report.md >> "$GITHUB_STEP_SUMMARY"'));
 	t.is(job.steps.at(-1).uses, 'actions/upload-artifact@v4');

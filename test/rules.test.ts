@@ -1,6 +1,6 @@
 // The rules labcheck installs, as data rendered to iptables: the rendered text of every shipped
 // scenario is checked in (test/golden/), reviewed like code. After a deliberate change:
-// LABCHECK_GOLDEN=update npm test -- test/rules.test.ts
+// npm run build && LABCHECK_GOLDEN=update npx ava dist/test/rules.test.js
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +35,8 @@ for (const file of readdirSync(join(ROOT, 'scenarios')).filter((f) => f.endsWith
 		const plan = buildPlan(await loadScenario(join(ROOT, 'scenarios', file)));
 		const text = rendered(planAt(plan));
 		const golden = join(GOLDEN, file.replace(/\.yaml$/, '.rules'));
-		if (process.env.LABCHECK_GOLDEN === 'update' || !existsSync(golden)) writeFileSync(golden, text);
+		if (process.env.LABCHECK_GOLDEN === 'update') writeFileSync(golden, text);
+		t.true(existsSync(golden), `no reviewed rules for ${file}: LABCHECK_GOLDEN=update, then review test/golden`);
 		t.is(text, readFileSync(golden, 'utf8'), `rendered rules of ${file} changed: review, then LABCHECK_GOLDEN=update`);
 	});
 }
@@ -50,7 +51,7 @@ test('every installed rule carries the id of the rule it came from, unique in it
 				t.is(new Set(ids).size, ids.length, `${file} ${node.name}: ids are unique`);
 				const lines = (natRules(node).iptables ?? '').split('\n').filter((l) => l.startsWith('-A '));
 				t.is(lines.length, rules.length, `${file} ${node.name}: one iptables line a rule`);
-				lines.forEach((line, i) => t.true(line.includes(`"labcheck:${ids[i]} `), line));
+				for (const [i, line] of lines.entries()) t.true(line.includes(`"labcheck:${ids[i]} `), line);
 				checked += lines.length;
 			}
 		}

@@ -20,9 +20,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 function lan(n: number, silent: number, wildcard = false): { file: string; expected: Record<string, string> } {
 	const hosts = Array.from({ length: n }, (_, i) => `h${i + 1}`);
 	const lines = ['name: all pairs', 'networks: { lan: { subnet: 10.0.0.0/24 } }', 'nodes:'];
-	hosts.forEach((h, i) =>
-		lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`),
-	);
+	for (const [i, h] of hosts.entries())
+		lines.push(`  ${h}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i < silent ? ', security_group: []' : ''} }`);
 	lines.push('expect:');
 	const expected: Record<string, string> = {};
 	for (const [i, a] of hosts.entries())

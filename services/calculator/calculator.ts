@@ -60,7 +60,7 @@ export function calculatorService(
 		name: 'calculator',
 		async post(body) {
 			const text = body.trim();
-			let tree;
+			let tree: ReturnType<typeof parseExpression>;
 			try {
 				tree = parseExpression(text);
 			} catch (error) {

@@ -14,8 +14,9 @@ type Token = { type: 'number'; value: number; at: number } | { type: 'op' | 'par
 function tokenize(text: string): Token[] {
 	const tokens: Token[] = [];
 	const re = /\s*(?:(\d+(?:\.\d+)?)|([-+*/])|([()])|(\S))/gy;
-	let m: RegExpExecArray | null;
-	while (re.lastIndex < text.length && (m = re.exec(text))) {
+	while (re.lastIndex < text.length) {
+		const m = re.exec(text);
+		if (!m) break;
 		const at = m.index + m[0].length - (m[1] ?? m[2] ?? m[3] ?? m[4] ?? '').length;
 		if (m[1]) tokens.push({ type: 'number', value: Number(m[1]), at });
 		else if (m[2]) tokens.push({ type: 'op', value: m[2], at });

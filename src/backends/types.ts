@@ -1,5 +1,5 @@
 // The backend interface: build a plan into a running lab whose nodes can run probes.
-import type { ProbeRequest, ProbeResult } from '../../probes/types.js';
+import type { NodeNetwork, ProbeRequest, ProbeResult } from '../../probes/types.js';
 import type { Plan, PlanAction } from '../plan/types.js';
 
 export interface BuildOptions {
@@ -38,6 +38,35 @@ export interface Backend {
 	/** Throws an EnvironmentError naming the fix when the machine cannot build `plan`. */
 	preflight(plan: Plan): Promise<void>;
 	build(plan: Plan, options: BuildOptions): Promise<Lab>;
+	/** Labs kept by `labcheck up` on this machine. */
+	kept(): Promise<KeptLab[]>;
+	/** Removes a kept lab, or every one; says what it removed. A running or unknown id is a UsageError. */
+	down(id?: string): Promise<string>;
+	/** Removes what runs left behind: `dead`, labs of runs that died; `all`, every lab but runs still going. */
+	clean(scope: 'dead' | 'all'): Promise<Cleaned>;
+}
+
+/** A lab that outlives the command that built it (`labcheck up`), as its backend finds it again. */
+export interface KeptLab {
+	readonly id: string;
+	/** The scenario file it was built from (absolute when known). */
+	readonly scenario: string;
+	readonly nodes: string[];
+	/** The per-run key its sshd accept. */
+	readonly sshKeyFile?: string;
+	/** The command line that runs `command` inside `node`, attached to this terminal (`tty`: interactive). */
+	commandLine(node: string, command: string[], tty: boolean): Promise<string[]>;
+	/** The node's network, to probe from it; undefined when the node is not running. Close it after use. */
+	network(node: string): Promise<(NodeNetwork & { close(): void }) | undefined>;
+	/** Packets counted by each rule of each node: node → rule (its id and sentence when labcheck installed it) → n. */
+	counters(): Promise<Map<string, Map<string, number>>>;
+	/** The route the node's kernel picks for `address` (`ip route get`). */
+	route(node: string, address: string): Promise<string>;
+}
+
+export interface Cleaned {
+	labs: string[];
+	namespaces: number;
 }
 
 export interface ActionResult {

@@ -18,7 +18,10 @@ const program = new Command('labcheck')
 	.addHelpText(
 		'after',
 		`\nProbes (in a scenario: "PROBE FROM -> TO[:PORT]: reachable"):\n${probes
-			.map((p) => `  ${p.name.padEnd(6)} ${p.summary}${Object.keys(p.options).length ? ` [${Object.keys(p.options).join(', ')}]` : ''}`)
+			.map((p) => {
+				const options = Object.keys(p.options);
+				return `  ${p.name.padEnd(6)} ${p.summary}${options.length ? ` [${options.join(', ')}]` : ''}`;
+			})
 			.join('\n')}`,
 	);
 
@@ -33,7 +36,8 @@ const runOptions = (command: Command) =>
 		.option('-v, --verbose', 'print build steps and every probe detail')
 		.option(
 			'--concurrency <n>',
-			`probes in flight at once, at most (default: by probe — ${probes.map((p) => `${p.name} ${p.inFlight}`).join(', ')})`,
+			'probes in flight at once, at most ' +
+				`(default: by probe — ${probes.map((p) => `${p.name} ${p.inFlight}`).join(', ')})`,
 			positiveInteger,
 		)
 		.option('--backend <name>', 'backend that builds the lab', 'netns')
@@ -69,7 +73,8 @@ program
 		const plans = await (await import('./run.js')).planAll(files, flags);
 		for (const plan of plans) {
 			console.log(
-				`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ${plan.checks.length} checks`,
+				`${chalk.green('✓')} ${plan.file}: ${plan.nodes.length} nodes, ${plan.networks.length} networks, ` +
+					`${plan.checks.length} checks`,
 			);
 			// A scenario may come from anywhere: say what it will run, before anyone runs it.
 			const commands = [
@@ -82,8 +87,8 @@ program
 			if (commands.length > 0) {
 				console.log(
 					chalk.dim(
-						'  commands it runs as root inside its nodes (each node has its own copy-on-write view of the file system; ' +
-							"the machine's files stay untouched):",
+						'  commands it runs as root inside its nodes (each node has its own copy-on-write view ' +
+							"of the file system; the machine's files stay untouched):",
 					),
 				);
 				for (const { node, command } of commands) console.log(`    ${node}: ${command}`);
@@ -167,7 +172,14 @@ program
 	.argument('<scenario>')
 	.argument('<from>')
 	.argument('<to>', 'node, node@network, node@floating or an address')
-	.argument('[port]', 'a TCP port; without it, ping')
+	.argument('[port]', "a port; without it, ping (or the probe's default port)")
+	.option(
+		'--probe <name>',
+		`the probe whose packet to follow: ${probes
+			.filter((p) => p.packet)
+			.map((p) => p.name)
+			.join(', ')} (default: tcp with a port, else ping)`,
+	)
 	.option('--step <n>', 'after this many steps', '0')
 	.option('--allow-external')
 	.description('the hop-by-hop path of one pair in the model, and where it dies')
@@ -177,7 +189,7 @@ program
 			from: string,
 			to: string,
 			port: string | undefined,
-			flags: { step?: string; allowExternal?: boolean },
+			flags: { step?: string; allowExternal?: boolean; probe?: string },
 		) => {
 			const { why } = await import('./predict.js');
 			exitCode = await why(file, from, to, port, flags);
@@ -228,7 +240,8 @@ try {
 	}
 	if (error instanceof LabcheckError) {
 		console.error(
-			`${chalk.red('✖')} ${visible(redactText(error.message))}${error.hint ? `\n  ${chalk.dim(visible(error.hint))}` : ''}`,
+			`${chalk.red('✖')} ${visible(redactText(error.message))}` +
+				(error.hint ? `\n  ${chalk.dim(visible(error.hint))}` : ''),
 		);
 		await exit(error.exitCode);
 	}

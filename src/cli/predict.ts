@@ -2,7 +2,7 @@
 // no lab built — the expected matrix of every step, and the hop-by-hop path of one pair.
 import chalk from 'chalk';
 import { printMatrix } from '../../reporters/terminal.js';
-import { absentAfter, predict, reasonOf } from '../model/predict.js';
+import { pathOf, predict } from '../model/predict.js';
 import { planAt } from '../plan/apply.js';
 import { buildPlan } from '../plan/build.js';
 import { resolveTarget } from '../plan/checks.js';
@@ -12,6 +12,7 @@ import type { CheckResult } from '../run/types.js';
 import { UsageError } from '../errors.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { measure } from './measure.js';
+import { probeNames, probeOf } from '../../probes/index.js';
 
 export async function predictScenario(file: string, flags: { allowExternal?: boolean }): Promise<number> {
 	const started = performance.now();
@@ -20,7 +21,7 @@ export async function predictScenario(file: string, flags: { allowExternal?: boo
 	let disagree = 0;
 	const results: CheckResult[] = [];
 	for (const check of plan.checks.filter((c) => c.probe !== 'exec')) {
-		const p = predict({ plan: states[check.step], absent: absentAfter(plan, check.step) }, check)!;
+		const p = predict(states[check.step], check)!;
 		const agrees = check.expect === 'auto' || check.expect === p.outcome;
 		if (!agrees) disagree++;
 		results.push({
@@ -32,9 +33,11 @@ export async function predictScenario(file: string, flags: { allowExternal?: boo
 		});
 		const mark = agrees ? chalk.green('✓') : chalk.red('✖');
 		console.log(
-			`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}${p.outcome === 'unreachable' ? ` (${p.status})` : ''}${agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)}`,
+			`${mark} ${check.step ? chalk.dim(`[step ${check.step}] `) : ''}${check.id}: ${p.outcome}` +
+				(p.outcome === 'unreachable' ? ` (${p.status})` : '') +
+				(agrees ? '' : chalk.red(` — the scenario expects ${check.expect}`)),
 		);
-		console.log(chalk.dim(`    ${p.path}${p.stop ? ` ✗ ${reasonOf(p)}` : ''}`));
+		console.log(chalk.dim(`    ${pathOf(p)}`));
 	}
 	const summary = {
 		plan,
@@ -61,7 +64,7 @@ export async function why(
 	from: string,
 	to: string,
 	port: string | undefined,
-	flags: { step?: string; allowExternal?: boolean },
+	flags: { step?: string; allowExternal?: boolean; probe?: string },
 ): Promise<number> {
 	const plan = buildPlan(await loadScenario(file));
 	const names = plan.nodes.map((n) => n.name);
@@ -69,19 +72,26 @@ export async function why(
 	const step = Number(flags.step ?? 0);
 	const target = resolveTarget(plan, to, { allowExternal: flags.allowExternal });
 	if (typeof target === 'string') throw new UsageError(target, to.includes('@') ? undefined : didYouMean(to, names));
+	const name = flags.probe ?? (port ? 'tcp' : 'ping');
+	const probe = probeOf(name);
+	const followed = probeNames.filter((n) => probeOf(n)!.packet);
+	if (!probe?.packet) throw new UsageError(`no probe "${name}" to follow`, `the model follows ${followed.join(', ')}`);
+	if (probe.port === 'required' && !port) throw new UsageError(`${name} needs a port`, `e.g. ${from} ${to} 22`);
+	const number = port ? Number(port) : probe.port === 'none' ? undefined : probe.defaultPort;
 	const check: PlanCheck = {
-		id: `${port ? 'tcp' : 'ping'} ${from} -> ${to}${port ? `:${port}` : ''}`,
+		id: `${name} ${from} -> ${to}${port ? `:${port}` : ''}`,
 		step,
 		at: { file, line: 0, col: 0 },
-		probe: port ? 'tcp' : 'ping',
+		probe: name,
 		from,
-		to: { ...target, label: to, port: port ? Number(port) : undefined },
+		to: { ...target, label: to, port: number },
 		expect: 'auto',
 		options: {},
 	};
-	const p = predict({ plan: planAt(plan)[step], absent: absentAfter(plan, step) }, check)!;
+	const p = predict(planAt(plan)[step], check)!;
 	console.log(
-		`${check.id}${step ? ` after step ${step}` : ''}: ${p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)}`,
+		`${check.id}${step ? ` after step ${step}` : ''}: ` +
+			(p.outcome === 'reachable' ? chalk.green('reachable') : chalk.red(`unreachable (${p.status})`)),
 	);
 	for (const hop of p.path.split(' ▸ ')) console.log(`  ▸ ${hop}`);
 	if (p.stop) console.log(chalk.red(`  ✗ ${p.stop}${p.rule ? chalk.dim(` (rule ${p.rule})`) : ''}`));

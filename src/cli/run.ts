@@ -8,7 +8,6 @@ import {
 	terminalReporter,
 } from '../../reporters/index.js';
 import { loadBackend } from '../backends/index.js';
-import { cleanDead } from '../backends/netns/clean.js';
 import { buildPlan } from '../plan/build.js';
 import type { Plan } from '../plan/types.js';
 import { runPlan } from '../run/engine.js';
@@ -38,7 +37,7 @@ export async function planAll(files: string[], flags: { allowExternal?: boolean 
 export async function run(files: string[], flags: RunFlags, argv: string[]): Promise<number> {
 	const plans = await planAll(files, flags);
 	const backend = await loadBackend(flags.backend);
-	await cleanDead();
+	await backend.clean('dead');
 	const reporters: Reporter[] = [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })];
 	if (flags.report !== false) reporters.push(markdownReporter(flags.report ?? 'report.md'));
 	if (flags.json) reporters.push(jsonReporter(flags.json));
@@ -73,7 +72,7 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 export async function up(file: string, flags: RunFlags, argv: string[]): Promise<number> {
 	const [plan] = await planAll([file], flags);
 	const backend = await loadBackend(flags.backend);
-	await cleanDead();
+	await backend.clean('dead');
 	const { summary, lab } = await track(
 		runPlan(plan, {
 			backend,
@@ -88,12 +87,13 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 	release(lab);
 	console.log(`\n${chalk.bold(`lab ${lab.id} is up`)} — nodes:`);
 	for (const node of plan.nodes) {
-		console.log(
-			`  ${node.name.padEnd(12)} ${node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ')}${node.services.length ? chalk.dim(`  ${node.services.map((s) => `${s.name}:${s.port}`).join(' ')}`) : ''}`,
-		);
+		const addresses = node.interfaces.map((i) => `${i.address}/${i.prefix} (${i.network})`).join(', ');
+		const services = node.services.map((s) => `${s.name}:${s.port}`).join(' ');
+		console.log(`  ${node.name.padEnd(12)} ${addresses}${services ? chalk.dim(`  ${services}`) : ''}`);
 	}
 	console.log(
-		`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`,
+		`\nexplore: ${chalk.cyan('npx labcheck exec <node> -- <command>')}   ` +
+			`e.g. npx labcheck exec ${plan.nodes[0].name} -- ip addr`,
 	);
 	for (const line of sshHints(plan, lab.sshKeyFile)) console.log(`ssh:     ${chalk.cyan(line)}`);
 	console.log(`stop:    ${chalk.cyan('npx labcheck down')}`);
@@ -104,6 +104,8 @@ export async function up(file: string, flags: RunFlags, argv: string[]): Promise
 function sshHints(plan: Plan, key: string | undefined): string[] {
 	if (!key) return [];
 	const options = `-i ${key} -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null`;
+	const login = (via: string, port: number, address: string) =>
+		`npx labcheck exec ${via} -- ssh ${options} -p ${port} root@${address}`;
 	return plan.nodes.flatMap((node) =>
 		node.services
 			.filter((s) => s.name === 'sshd')
@@ -111,17 +113,15 @@ function sshHints(plan: Plan, key: string | undefined): string[] {
 				const forward = plan.nodes
 					.flatMap((host) => host.nat.flatMap((nat) => nat.forwards.map((f) => ({ host, f }))))
 					.find(({ f }) => f.guest === node.name && f.guestPort === sshd.port);
-				if (forward)
-					return `npx labcheck exec ${forward.host.name} -- ssh ${options} -p ${forward.f.hostPort} root@${forward.host.interfaces[0].address}`;
+				if (forward) return login(forward.host.name, forward.f.hostPort, forward.host.interfaces[0].address);
 				const published = node.container?.publish.find((p) => p.containerPort === sshd.port);
 				if (published) {
 					const engine = plan.nodes.find((n) => n.name === node.container!.engine)!;
-					return `npx labcheck exec ${engine.name} -- ssh ${options} -p ${published.hostPort} root@${engine.interfaces[0].address}`;
+					return login(engine.name, published.hostPort, engine.interfaces[0].address);
 				}
-				if (node.container)
-					return `npx labcheck exec ${node.container.engine} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
+				if (node.container) return login(node.container.engine, sshd.port, node.interfaces[0].address);
 				const from = plan.nodes.find((n) => n !== node && !n.auto)?.name ?? node.name;
-				return `npx labcheck exec ${from} -- ssh ${options} -p ${sshd.port} root@${node.interfaces[0].address}`;
+				return login(from, sshd.port, node.interfaces[0].address);
 			}),
 	);
 }

@@ -76,7 +76,8 @@ export function installSignalHandlers(): void {
 			if (stopping) return;
 			stopping = true;
 			process.stderr.write(
-				`\n✖ labcheck failed unexpectedly (a bug — please report it): ${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`,
+				'\n✖ labcheck failed unexpectedly (a bug — please report it): ' +
+					`${(error as Error)?.stack ?? String(error)}\ntearing the lab down…\n`,
 			);
 			void teardownAll().finally(() => exit(3));
 		});

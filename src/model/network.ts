@@ -9,6 +9,17 @@ export interface View {
 	absent: ReadonlySet<string>;
 }
 
+const views = new WeakMap<Plan, View>();
+/** The lab as the plan of one moment has it (`planAt(plan)[step]`). */
+export function viewOf(plan: Plan): View {
+	let view = views.get(plan);
+	if (!view) {
+		view = { plan, absent: new Set(plan.nodes.filter((n) => n.container && !n.container.running).map((n) => n.name)) };
+		views.set(plan, view);
+	}
+	return view;
+}
+
 export const network = (v: View, name: string): PlanNetwork => v.plan.networks.find((n) => n.name === name)!;
 export const node = (v: View, name: string): PlanNode => v.plan.nodes.find((n) => n.name === name)!;
 const inNet = (v: View, iface: PlanInterface, address: string) =>
@@ -19,10 +30,15 @@ export function upInterfaces(v: View, n: PlanNode): PlanInterface[] {
 	return v.absent.has(n.name) ? [] : n.interfaces.filter((i) => !i.down);
 }
 
-/** The node answering for `address` on `net` (an interface address, or a router's floating IP). */
+/** The node answering for `address` on `net` (an interface address, a NAT engine's resolver, a floating IP). */
 export function ownerOn(v: View, net: string, address: string): PlanNode | undefined {
 	return (
 		v.plan.nodes.find((n) => upInterfaces(v, n).some((i) => i.network === net && i.address === address)) ??
+		v.plan.nodes.find(
+			(n) =>
+				n.nat.some((e) => e.network === net && e.resolver === address) &&
+				upInterfaces(v, n).some((i) => i.network === net),
+		) ??
 		v.plan.nodes.find(
 			(n) =>
 				n.floating.some((f) => f.address === address) &&
@@ -37,7 +53,8 @@ export function ownerOn(v: View, net: string, address: string): PlanNode | undef
  */
 export const ownsAddress = (v: View, n: PlanNode, address: string) =>
 	(!v.absent.has(n.name) && n.interfaces.some((i) => i.address === address)) ||
-	n.floating.some((f) => f.address === address);
+	n.floating.some((f) => f.address === address) ||
+	n.nat.some((e) => e.resolver === address);
 
 export interface Route {
 	iface: PlanInterface;

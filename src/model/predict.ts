@@ -1,7 +1,7 @@
 // Predictions: what each check should measure, derived from the plan alone, with the path that says why.
 import type { Outcome as PlanOutcome, Plan, PlanCheck } from '../plan/types.js';
 import { probeOf } from '../../probes/index.js';
-import { lookup, node, upInterfaces, type View } from './network.js';
+import { lookup, node, upInterfaces, viewOf } from './network.js';
 import { simulate, type Outcome } from './simulate.js';
 
 export interface Prediction {
@@ -16,10 +16,14 @@ export interface Prediction {
 	cause?: string;
 	/** What rewrote the request on its way: port forwards, published ports, SNAT, floating IPs. */
 	rewrites: string[];
+	/** The node the request reaches (a port forward's guest, a published port's container). */
+	reached?: string;
 	seenFrom?: string;
 }
 
-export function predict(v: View, check: PlanCheck): Prediction | undefined {
+/** What `check` should measure in the lab `plan` describes (the plan of its step: `planAt(plan)[check.step]`). */
+export function predict(plan: Plan, check: PlanCheck): Prediction | undefined {
+	const v = viewOf(plan);
 	const packet = probeOf(check.probe)?.packet;
 	if (!packet) return undefined;
 	const from = node(v, check.from);
@@ -54,22 +58,13 @@ export function predict(v: View, check: PlanCheck): Prediction | undefined {
 		hint: result.stop?.hint,
 		cause: result.stop?.cause,
 		rewrites: result.rewrites,
+		reached: result.reached,
 		seenFrom: result.seenFrom,
 	};
 }
 
-/** The containers not running after `steps` steps of the plan (for predictions without a lab). */
-export function absentAfter(plan: Plan, steps: number): Set<string> {
-	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
-	for (const step of plan.steps.slice(0, steps)) {
-		for (const a of step.actions) {
-			if (a.expect !== 'ok') continue;
-			if (a.verb === 'stop' || a.verb === 'remove') absent.add(a.target);
-			if (a.verb === 'start') absent.delete(a.target);
-		}
-	}
-	return absent;
-}
+/** The path, and where and why it ends when it does not get through: "a ▸ b ✗ reason". */
+export const pathOf = (p: Prediction) => `${p.path}${p.stop ? ` ✗ ${reasonOf(p)}` : ''}`;
 
 /** The model's reason: the cause (an address hidden behind a NAT), where the packet died, what would change it. */
 export function reasonOf(p: Prediction): string | undefined {

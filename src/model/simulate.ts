@@ -49,6 +49,8 @@ export interface Outcome {
 	seenFrom?: string;
 	/** What rewrote the request on its way (port forwards, published ports, SNAT, floating IPs, docker-proxy). */
 	rewrites: string[];
+	/** The node the request was delivered to (after any DNAT). */
+	reached?: string;
 }
 
 const MAX_HOPS = 16;
@@ -70,8 +72,14 @@ interface Walk {
 	stop?: Stop;
 }
 
-const listening = (n: PlanNode, proto: Proto, port: number | undefined) =>
-	n.services.some((s) => !s.stopped && s.port === port && (s.proto ?? 'tcp') === proto);
+const listening = (n: PlanNode, proto: Proto, port: number | undefined, address?: string) =>
+	n.services.some(
+		(s) =>
+			!s.stopped &&
+			s.port === port &&
+			(s.proto ?? 'tcp') === proto &&
+			(s.address === undefined || address === undefined || s.address === address),
+	);
 
 export function simulate(v: View, from: string, packet: Packet): Outcome {
 	const hops: Hop[] = [];
@@ -84,11 +92,13 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 	});
 	const there = walk(v, nodeOf(v, from), packet, hops, translations, false);
 	if (!there.delivered) {
-		const stop = there.stop && !there.stop.rule ? { ...there.stop, cause: hidden(v, nodeOf(v, from), packet.dst) } : there.stop;
+		const stop =
+			there.stop && !there.stop.rule ? { ...there.stop, cause: hidden(v, nodeOf(v, from), packet.dst) } : there.stop;
 		return end(there.status!, { stop });
 	}
 	const target = there.delivered.node;
 	const seen = there.delivered.packet;
+	const reached = target.name;
 	// Docker's userland proxy: a container reaching its engine's own address on a published port is not
 	// DNATed (Docker skips packets from its bridges) — docker-proxy, listening on the engine, accepts and
 	// relays from the container network's gateway, across Docker's network isolation.
@@ -97,17 +107,18 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 			? publishedBy(v, target, packet.proto, seen.dport)
 			: undefined;
 	if (proxied) {
-		const why = `docker-proxy accepts on port ${seen.dport} and relays to ${proxied.container.name} ${proxied.address}:${proxied.port}`;
+		const relay = `${proxied.container.name} ${proxied.address}:${proxied.port}`;
+		const why = `docker-proxy accepts on port ${seen.dport} and relays to ${relay}`;
 		hops.push({ node: target.name, note: why });
 		translations.push({ node: target.name, why, kind: 'dnat', before: seen.dst, after: proxied.address });
 		const gateway = v.plan.networks.find((x) => x.name === proxied.container.interfaces[0].network)?.gateway;
 		if (packet.app && !listening(proxied.container, packet.proto, proxied.port)) {
-			const why = `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes the connection`;
+			const why = `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes it`;
 			return end('refused', { seenFrom: seen.src, stop: { node: proxied.container.name, why } });
 		}
-		return end('ok', { seenFrom: packet.app ? gateway : seen.src });
+		return end('ok', { seenFrom: packet.app ? gateway : seen.src, reached: proxied.container.name });
 	}
-	if (packet.proto !== 'icmp' && !listening(target, packet.proto, seen.dport)) {
+	if (packet.proto !== 'icmp' && !listening(target, packet.proto, seen.dport, seen.dst)) {
 		const how = packet.proto === 'tcp' ? 'it answers with a TCP reset' : 'it answers ICMP port unreachable';
 		const why = `nothing listens on ${seen.dst}:${seen.dport}${packet.proto === 'udp' ? '/udp' : ''}: ${how}`;
 		return end('refused', { seenFrom: seen.src, stop: { node: target.name, why } });
@@ -116,8 +127,8 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 	const reply: Packet = { src: seen.dst, dst: seen.src, proto: packet.proto, app: packet.app };
 	const onRequestPath = new Set(hops.map((h) => h.node));
 	const back = walk(v, target, reply, hops, translations, true, onRequestPath);
-	if (!back.delivered) return end('filtered', { seenFrom: seen.src, stop: back.stop });
-	return end('ok', { seenFrom: seen.src });
+	if (!back.delivered) return end('filtered', { seenFrom: seen.src, stop: back.stop, reached });
+	return end('ok', { seenFrom: seen.src, reached });
 }
 
 function walk(
@@ -135,12 +146,26 @@ function walk(
 	let arrivedOn: PlanInterface | undefined;
 	for (let hop = 0; hop < MAX_HOPS; hop++) {
 		const note = (text: string) => hops.push({ node: n.name, note: text });
-		const at = (out?: string, dnat = false): At => ({ p, in: local ? undefined : arrivedOn?.network, out, reply, dnat });
+		const at = (out?: string, dnat = false): At => ({
+			p,
+			in: local ? undefined : arrivedOn?.network,
+			out,
+			reply,
+			dnat,
+		});
 		if (reply) p = unNat(n, p, translations, note);
 		// A request is DNATed where it arrives (PREROUTING), or where it starts (OUTPUT). Conntrack is per node.
 		const d = reply ? undefined : dnat(v, n, p, arrivedOn, local);
 		if (d) {
-			translations.push({ node: n.name, why: d.why, kind: 'dnat', before: p.dst, after: d.dst, beforePort: p.dport, afterPort: d.dport });
+			translations.push({
+				node: n.name,
+				why: d.why,
+				kind: 'dnat',
+				before: p.dst,
+				after: d.dst,
+				beforePort: p.dport,
+				afterPort: d.dport,
+			});
 			note(d.why);
 			p = { ...p, dst: d.dst, dport: d.dport };
 		}
@@ -155,7 +180,7 @@ function walk(
 				stop: { node: n.name, why: `${n.name} does not forward packets that are not for it, and drops them` },
 			};
 		const route = lookup(v, n, p.dst, local && !reply && !d && n.nat.length > 0);
-		if (!route) return { status: local ? 'no-route' : 'unreachable', stop: noRoute(v, n, p.dst, start, reply, local) };
+		if (!route) return { status: local ? 'no-route' : 'unreachable', stop: noRoute(n, p.dst, start, reply, local) };
 		if (!local) {
 			const rule = decide(v, n, 'filter', 'FORWARD', at(route.iface.network, Boolean(d)));
 			if (rule?.action.type === 'drop') return { status: 'filtered', stop: stopBy(n, rule, p, reply) };
@@ -191,7 +216,8 @@ function walk(
 		const neighbour = ownerOn(v, route.iface.network, next);
 		note(`→ ${route.iface.ifname} ${route.via ? `via ${route.via}` : 'on-link'} (${route.iface.network})`);
 		// No ARP answer: the kernel gives up after ~3 s, so a probe with a shorter timeout sees silence.
-		if (!neighbour) return { status: local ? 'filtered' : 'unreachable', stop: noAnswer(v, n, route.iface.network, next) };
+		if (!neighbour)
+			return { status: local ? 'filtered' : 'unreachable', stop: noAnswer(v, n, route.iface.network, next) };
 		arrivedOn = upInterfaces(v, neighbour).find((i) => i.network === route.iface.network);
 		n = neighbour;
 		local = false;
@@ -200,9 +226,13 @@ function walk(
 }
 
 /** Where a route is missing: the node, the way it was on, its static routes. */
-function noRoute(v: View, n: PlanNode, dst: string, start: PlanNode, reply: boolean, local: boolean): Stop {
+function noRoute(n: PlanNode, dst: string, start: PlanNode, reply: boolean, local: boolean): Stop {
 	const routes = n.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none';
-	if (reply) return { node: n.name, why: `${n.name} has no route back to ${dst} (its static routes: ${routes}): the reply is lost` };
+	if (reply)
+		return {
+			node: n.name,
+			why: `${n.name} has no route back to ${dst} (its static routes: ${routes}): the reply is lost`,
+		};
 	const who = local ? n.name : `${n.name}, on the way from ${start.name},`;
 	return { node: n.name, why: `${who} has no route to ${dst} (its static routes: ${routes})` };
 }
@@ -211,7 +241,8 @@ function noRoute(v: View, n: PlanNode, dst: string, start: PlanNode, reply: bool
 function noAnswer(v: View, n: PlanNode, net: string, address: string): Stop {
 	const owner = v.plan.nodes.find((x) => v.absent.has(x.name) && x.interfaces.some((i) => i.address === address));
 	const why = owner
-		? `${owner.name} is not running at this step (stopped, removed or not started yet): nothing on ${net} answers ARP for ${address}`
+		? `${owner.name} is not running at this step (stopped, removed or not started yet): ` +
+			`nothing on ${net} answers ARP for ${address}`
 		: `nothing on ${net} answers ARP for ${address}`;
 	return { node: n.name, why };
 }
@@ -221,10 +252,12 @@ function noAnswer(v: View, n: PlanNode, net: string, address: string): Stop {
  * it, if one does.
  */
 function hidden(v: View, from: PlanNode, address: string): string | undefined {
-	if (!v.plan.nodes.some((x) => !v.absent.has(x.name) && x.interfaces.some((i) => i.address === address))) return undefined;
+	if (!v.plan.nodes.some((x) => !v.absent.has(x.name) && x.interfaces.some((i) => i.address === address)))
+		return undefined;
 	for (const n of v.plan.nodes) {
 		for (const rule of rulesOf(v, n)) {
-			if (rule.action.type !== 'masquerade' || !rule.hint || !rule.match.src || !inSubnet(rule.match.src, address)) continue;
+			if (rule.action.type !== 'masquerade' || !rule.hint || !rule.match.src || !inSubnet(rule.match.src, address))
+				continue;
 			if (n !== from && from.interfaces.some((i) => inSubnet(rule.match.src!, i.address))) continue;
 			return sentence(rule.hint, { proto: 'ip', src: '', dst: address });
 		}
@@ -274,7 +307,11 @@ function matches(v: View, n: PlanNode, m: Match, at: At): boolean {
 /** The first rule of `table`/`chain` on `n` that decides this packet (marks only steer routing: skipped). */
 function decide(v: View, n: PlanNode, table: Table, chain: Chain, at: At): Rule | undefined {
 	for (const rule of rulesOf(v, n)) {
-		if (rule.table !== table || rule.chain !== chain || !['accept', 'drop', 'dnat', 'snat', 'masquerade'].includes(rule.action.type))
+		if (
+			rule.table !== table ||
+			rule.chain !== chain ||
+			!['accept', 'drop', 'dnat', 'snat', 'masquerade'].includes(rule.action.type)
+		)
 			continue;
 		if (matches(v, n, rule.match, at)) return rule;
 	}
@@ -290,7 +327,12 @@ const stopBy = (n: PlanNode, rule: Rule, p: Packet, reply = false): Stop => ({
 
 /** DNAT of a request where it arrives (PREROUTING) or where it starts (OUTPUT). */
 function dnat(v: View, n: PlanNode, p: Packet, arrivedOn: PlanInterface | undefined, local: boolean) {
-	const rule = decide(v, n, 'nat', local ? 'OUTPUT' : 'PREROUTING', { p, in: local ? undefined : arrivedOn?.network, reply: false, dnat: false });
+	const rule = decide(v, n, 'nat', local ? 'OUTPUT' : 'PREROUTING', {
+		p,
+		in: local ? undefined : arrivedOn?.network,
+		reply: false,
+		dnat: false,
+	});
 	if (rule?.action.type !== 'dnat') return undefined;
 	return { dst: rule.action.to, dport: rule.action.port ?? p.dport, why: sentence(rule.why, p) };
 }
@@ -298,8 +340,10 @@ function dnat(v: View, n: PlanNode, p: Packet, arrivedOn: PlanInterface | undefi
 /** Source NAT of a packet leaving on `out` (POSTROUTING): the address it takes, if any. */
 function postrouting(v: View, n: PlanNode, p: Packet, out: PlanInterface, dnated: boolean) {
 	const rule = decide(v, n, 'nat', 'POSTROUTING', { p, out: out.network, reply: false, dnat: dnated });
-	if (rule?.action.type === 'snat') return { src: rule.action.to, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${rule.action.to}` };
-	if (rule?.action.type === 'masquerade') return { src: out.address, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${out.address}` };
+	if (rule?.action.type === 'snat')
+		return { src: rule.action.to, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${rule.action.to}` };
+	if (rule?.action.type === 'masquerade')
+		return { src: out.address, why: `${sentence(rule.why, p)}: source ${p.src} becomes ${out.address}` };
 	return undefined;
 }
 

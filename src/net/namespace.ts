@@ -48,8 +48,8 @@ export class NetNamespace implements NodeNetwork {
 		const socket = this.within(() =>
 			connect({ host: `node:${address}`, port, family: 4, lookup: (_host, _options, done) => done(null, address, 4) }),
 		);
-		// Opened (an fd) or already failed (no route: its error is emitted on the next tick); anything else would not be the
-		// node's.
+		// Opened (an fd) or already failed (no route: its error is emitted on the next tick); anything else would not
+		// be the node's.
 		if (!socket.destroyed && ((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
 			socket.destroy();
 			throw new Error(
@@ -66,7 +66,9 @@ export class NetNamespace implements NodeNetwork {
 			s.bind({ port: 0, address: '0.0.0.0', exclusive: true });
 			return s;
 		});
-		if (((socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1) < 0) {
+		try {
+			socket.address(); // throws unless bound: a bind left for later would not be the node's
+		} catch {
 			socket.close();
 			throw new Error('Node did not bind the UDP socket at once: it would not belong to the node');
 		}

@@ -1,6 +1,6 @@
 // What a step's action does to the plan: the lab as it should be afterwards. Pure; the backend then
 // makes the running lab match, and explanations read the lab as it is at that point.
-import { routerFor } from './steps.js';
+import { routerFor } from './cloud.js';
 import { nodeByName, type Plan, type PlanAction, type SecurityRule } from './types.js';
 
 const sameRule = (a: SecurityRule, b: SecurityRule) =>
@@ -49,6 +49,11 @@ export function applyAction(plan: Plan, action: PlanAction): Plan {
 		case 'link-down':
 		case 'link-up':
 			for (const iface of node.interfaces) if (iface.network === action.arg) iface.down = action.verb === 'link-down';
+			break;
+		case 'stop':
+		case 'remove':
+		case 'start':
+			if (node.container) node.container.running = action.verb === 'start';
 			break;
 		case 'service-stop':
 		case 'service-start':

@@ -1,5 +1,4 @@
 // Scenario → plan: networks, addresses, NAT engines, gateways and routes, services. Pure; reports problems by position.
-import { ScenarioError, type SourcePosition } from '../errors.js';
 import {
 	contains,
 	hostAt,
@@ -15,6 +14,8 @@ import type { LoadedScenario } from '../scenario/load.js';
 import type { Path } from '../scenario/source.js';
 import { didYouMean } from '../scenario/suggest.js';
 import { buildChecks } from './checks.js';
+import { type PlanContext, type PlanOptions, Problems } from './context.js';
+import { NAT_RESOLVER_HOST } from './rules.js';
 import { checkPorts, parsePortSpec } from './ports.js';
 import { buildServices } from './services.js';
 import { planContainers } from './docker.js';
@@ -22,25 +23,9 @@ import { planCloud } from './cloud.js';
 import { buildSteps, checkStepStates } from './steps.js';
 import type { Plan, PlanForward, PlanNetwork, PlanNode } from './types.js';
 
-export interface PlanOptions {
-	allowExternal?: boolean;
-}
-
 export const WAN = { name: 'wan', subnet: '203.0.113.0/24', internet: '203.0.113.10' };
-const VBOX_NAT = { firstSubnet: '10.0.2.0/24', gateway: 2, guest: 15 };
-
-export class Problems {
-	readonly list: Array<{ at: SourcePosition; message: string; hint?: string }> = [];
-	constructor(readonly loaded: LoadedScenario) {}
-	add(path: Path, message: string, hint?: string, key = false): void {
-		this.list.push({ at: this.loaded.source.at(path, key), message, hint });
-	}
-	throwIfAny(): void {
-		// In file order, whichever part of the plan found them.
-		if (this.list.length > 0)
-			throw new ScenarioError([...this.list].sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col));
-	}
-}
+// VirtualBox's NAT network: the gateway at .2, the engine's DNS resolver at .3, the guest at .15.
+const VBOX_NAT = { firstSubnet: '10.0.2.0/24', gateway: 2, resolver: NAT_RESOLVER_HOST, guest: 15 };
 
 /** The lab gets the emulated internet's network when its internet node is placed by labcheck. */
 const wantsWan = (scenario: LoadedScenario['scenario']) =>
@@ -211,7 +196,8 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 				if (!isTestNet(iface.address))
 					problems.add(
 						[...base],
-						`the internet node must use a TEST-NET address (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), not ${iface.address}`,
+						'the internet node must use a TEST-NET address (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24), ' +
+							`not ${iface.address}`,
 						'labcheck never sends packets to real internet addresses',
 						true,
 					);
@@ -295,12 +281,16 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 		});
 		attach(host, net.name, net.gateway, ['nodes', name, 'nat']);
 		host.forwarding = true;
-		host.nat.push({ network: net.name, subnet: cidr.text, gateway: net.gateway!, guest: name, forwards: [] });
+		const resolver = size(cidr) > 16 ? hostAt(cidr, VBOX_NAT.resolver) : undefined;
+		host.nat.push({ network: net.name, subnet: cidr.text, gateway: net.gateway!, guest: name, forwards: [], resolver });
+		// The NAT engine's resolver answers the guest with the lab's names (scenario's services resolve them alike).
+		if (resolver) host.services.push({ name: 'dns', port: 53, proto: 'udp', address: resolver, auto: true });
 		node.routes.push({ to: 'default', via: net.gateway! });
 	}
 
-	planContainers(problems, declared, nodes, networks, addNetwork, attach);
-	planCloud(problems, nodes, networks);
+	const context: PlanContext = { problems, nodes, networks, addNetwork, attach };
+	planContainers(context, declared);
+	planCloud(context);
 
 	for (const [name, spec] of declared) {
 		const node = nodes.get(name)!;
@@ -449,3 +439,5 @@ function addGateways(
 			if (other.router !== router && !hidden) other.router.routes.push({ to: lan.subnet, via: wanAddress });
 	}
 }
+
+export { type PlanOptions, Problems } from './context.js';

@@ -4,7 +4,7 @@ import { isProbeName, probeNames, probeOf } from '../../probes/index.js';
 import type { SourcePosition } from '../errors.js';
 import type { ProbeOptions } from '../../probes/types.js';
 import { didYouMean } from '../scenario/suggest.js';
-import type { PlanOptions, Problems } from './build.js';
+import type { PlanOptions, Problems } from './context.js';
 import { nodeByName, ownerOf, type Plan, type PlanCheck, type PlanTarget } from './types.js';
 
 // Names people reach for first, mapped to the probe that does that job.
@@ -127,7 +127,8 @@ function buildCheck(
 			if (wrong) {
 				const others = probeNames.filter((n) => n !== probe && wrong in probeOf(n)!.options);
 				problem(
-					`${probe} has no option "${wrong}"${others.length ? ` (${others.join(', ')} ${others.length > 1 ? 'have' : 'has'} it)` : ''}`,
+					`${probe} has no option "${wrong}"` +
+						(others.length ? ` (${others.join(', ')} ${others.length > 1 ? 'have' : 'has'} it)` : ''),
 					reads.length ? `${probe} reads: ${reads.join(', ')}` : `${probe} takes no options`,
 				);
 			}
@@ -177,7 +178,10 @@ function buildCheck(
 			return undefined;
 		}
 		if (probeOf(probe)!.judged === 'run')
-			return problem(`"${probe}" runs a command: write it "${probe} NODE -- COMMAND"`, `e.g. "${probe} ${from} -- ping -c1 ${to}"`);
+			return problem(
+				`"${probe}" runs a command: write it "${probe} NODE -- COMMAND"`,
+				`e.g. "${probe} ${from} -- ping -c1 ${to}"`,
+			);
 		if (foreign(probe)) return undefined;
 		if (!nodeByName(plan, from)) {
 			problem(
@@ -209,7 +213,11 @@ function buildCheck(
 			return undefined;
 		}
 		if (info.port === 'none' && port !== undefined) {
-			problem(`${probe} has no port`, `drop ":${port}", or use a probe with a port: ${probeNames.filter((n) => probeOf(n)!.port !== 'none').join(', ')}`);
+			problem(
+				`${probe} has no port`,
+				`drop ":${port}", or use a probe with a port: ` +
+					probeNames.filter((n) => probeOf(n)!.port !== 'none').join(', '),
+			);
 			return undefined;
 		}
 		if (info.port === 'required' && port === undefined) {
@@ -241,7 +249,11 @@ export function resolveTarget(plan: Plan, text: string, options: PlanOptions): P
 		if (floating) return { label: text, node: floating[0], address: text };
 		if (options.allowExternal) return { label: text, address: text };
 		const internet = plan.nodes.find((n) => n.kind === 'internet');
-		return `${text} is not an address of this lab; labcheck only probes its own lab${internet ? ` (the lab's internet is ${internet.interfaces[0]?.address})` : ''}. Pass --allow-external to probe it anyway`;
+		const its = internet ? ` (the lab's internet is ${internet.interfaces[0]?.address})` : '';
+		return (
+			`${text} is not an address of this lab; labcheck only probes its own lab${its}. ` +
+			'Pass --allow-external to probe it anyway'
+		);
 	}
 	const [name, network] = text.split('@');
 	const node = nodeByName(plan, name);

@@ -1,16 +1,17 @@
 // Cloud pieces of the plan: static routes, security groups, routers' tenant SNAT and floating IPs.
 import { contains, isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
 import { didYouMean } from '../scenario/suggest.js';
-import type { Problems } from './build.js';
-import type { PlanNetwork, PlanNode, PlanRoute, SecurityRule } from './types.js';
+import type { PlanContext } from './context.js';
+import type { Plan, PlanNetwork, PlanNode, PlanRoute, SecurityRule } from './types.js';
 
 const RULE = /^allow\s+(icmp|tcp|udp|any)(?:\/(\d+)(?:-(\d+))?)?\s+from\s+(\S+)$/;
+
+const RULE_FORMAT = 'write "allow PROTO[/PORT[-PORT]] from CIDR", e.g. "allow tcp/22 from 0.0.0.0/0"';
 
 /** "allow tcp/50000-50004 from 0.0.0.0/0" → a rule, or a sentence saying what is wrong. */
 export function parseRule(text: string): SecurityRule | string {
 	const m = RULE.exec(text.trim());
-	if (!m)
-		return `cannot read rule "${text}": write "allow PROTO[/PORT[-PORT]] from CIDR", e.g. "allow tcp/22 from 0.0.0.0/0"`;
+	if (!m) return `cannot read rule "${text}": ${RULE_FORMAT}`;
 	const [, proto, lo, hi, from] = m;
 	const cidr = from === 'any' ? '0.0.0.0/0' : from.includes('/') ? from : `${from}/32`;
 	try {
@@ -39,7 +40,7 @@ export function parseRoute(text: string): PlanRoute | string {
 export const onLink = (node: PlanNode, networks: Map<string, PlanNetwork>, address: string) =>
 	node.interfaces.some((i) => contains(parseCidr(networks.get(i.network)!.subnet), address));
 
-export function planCloud(problems: Problems, nodes: Map<string, PlanNode>, networks: Map<string, PlanNetwork>): void {
+export function planCloud({ problems, nodes, networks }: PlanContext): void {
 	for (const [name, spec] of Object.entries(problems.loaded.scenario.nodes)) {
 		const node = nodes.get(name)!;
 		const base = ['nodes', name];
@@ -125,4 +126,18 @@ export function floatProblem(
 			hint: 'a floating IP maps to an address behind the router',
 		};
 	return undefined;
+}
+
+/** The router that can carry floating IP `address` to `node`. */
+export function routerFor(
+	plan: Plan,
+	networks: Map<string, PlanNetwork>,
+	node: PlanNode,
+	address: string,
+): PlanNode | string {
+	const nodes = new Map(plan.nodes.map((n) => [n.name, n]));
+	const routers = plan.nodes.filter(
+		(n) => n.kind === 'router' && !floatProblem(n, nodes, networks, address, node.name),
+	);
+	return routers[0] ?? `no router both reaches ${node.name} and owns a network with ${address}`;
 }

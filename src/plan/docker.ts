@@ -2,29 +2,15 @@
 import { hostAt, parseCidr } from '../net/ipv4.js';
 import type { ScenarioNode } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
-import type { Problems } from './build.js';
+import type { PlanContext } from './context.js';
 import { parsePortSpec } from './ports.js';
-import type { PlanNetwork, PlanNode, PlanPublish } from './types.js';
+import type { PlanNode, PlanPublish } from './types.js';
 
 export const DOCKER0 = { subnet: '172.17.0.0/16', gateway: '172.17.0.1' };
 export const BASE_IMAGE = 'labcheck/base';
 
-type Attach = (
-	node: PlanNode,
-	network: string,
-	address: string | undefined,
-	path: Array<string | number>,
-	from?: number,
-) => void;
-
-export function planContainers(
-	problems: Problems,
-	declared: Array<[string, ScenarioNode]>,
-	nodes: Map<string, PlanNode>,
-	networks: Map<string, PlanNetwork>,
-	addNetwork: (name: string, subnet: string, role: string, gateway?: string) => PlanNetwork,
-	attach: Attach,
-): void {
+export function planContainers(context: PlanContext, declared: Array<[string, ScenarioNode]>): void {
+	const { problems, nodes, networks, addNetwork, attach } = context;
 	const engineOf = (name: string, path: Array<string | number>) => {
 		const engine = nodes.get(name);
 		if (!engine) problems.add(path, `unknown node "${name}" as Docker engine`, didYouMean(name, nodes.keys()));
@@ -81,6 +67,7 @@ export function planContainers(
 			image: spec.image ?? BASE_IMAGE,
 			publish: publishes(spec.publish ?? []),
 			start: spec.start ?? true,
+			running: spec.start ?? true,
 		};
 		const network = spec.on ?? defaultNetwork(engine);
 		if (spec.on && networks.get(spec.on)?.engine !== engine.name) {

@@ -1,6 +1,6 @@
 // Ports a lab cannot have: a forward or published port that is out of range, taken twice on one
 // node, or taken by a service of that node (VirtualBox and Docker both refuse to bind those).
-import type { Problems } from './build.js';
+import type { Problems } from './context.js';
 import { nodeByName, type Plan } from './types.js';
 
 type PortSpec = string | { host: number; guest: number; proto?: 'tcp' | 'udp' };
@@ -27,7 +27,9 @@ export function checkPorts(problems: Problems, plan: Plan): void {
 		else bound.set(key, what);
 	};
 	for (const node of plan.nodes) {
-		for (const s of node.services) bound.set(`${node.name}/tcp/${s.port}`, `its ${s.name} service`);
+		// A service on one inner address (a NAT engine's resolver) leaves the port free on the node's other addresses.
+		for (const s of node.services.filter((x) => !x.address))
+			bound.set(`${node.name}/${s.proto ?? 'tcp'}/${s.port}`, `its ${s.name} service`);
 	}
 	for (const [name, spec] of Object.entries(problems.loaded.scenario.nodes)) {
 		for (const key of ['forward', 'publish'] as const) {

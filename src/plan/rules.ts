@@ -75,7 +75,11 @@ export const NAT_RESOLVER_HOST = 3;
  * in general (rendered into iptables comments).
  */
 export function sentence(text: string, packet?: { proto: string; dport?: number; src: string; dst: string }) {
-	if (!packet) return text.replace(/\{what\}/g, 'other').replace(/\{from\}/g, '').replace(/\{dst\}/g, 'the address');
+	if (!packet)
+		return text
+			.replace(/\{what\}/g, 'other')
+			.replace(/\{from\}/g, '')
+			.replace(/\{dst\}/g, 'the address');
 	const port = packet.dport !== undefined && !packet.proto.startsWith('icmp') ? `/${packet.dport}` : '';
 	return text
 		.replace(/\{what\}/g, `${packet.proto}${port}`)
@@ -88,7 +92,10 @@ const cache = new WeakMap<PlanNode, Rule[]>();
 /** The rules labcheck installs on `node`, in order. */
 export function nodeRules(node: PlanNode): Rule[] {
 	let rules = cache.get(node);
-	if (!rules) cache.set(node, (rules = labcheckRules(node)));
+	if (!rules) {
+		rules = labcheckRules(node);
+		cache.set(node, rules);
+	}
 	return rules;
 }
 
@@ -106,10 +113,24 @@ function labcheckRules(node: PlanNode): Rule[] {
 		const id = `nat/${engine.guest}`;
 		const net = engine.network;
 		const forwards = engine.forwards.map((f) => `${forwardName(f)} → ${f.guest}:${f.guestPort}`).join(', ');
-		add(`${id}/connmark`, 'mangle', 'PREROUTING', { in: net, state: 'new' }, { type: 'save-mark' }, `${engine.guest} opens a connection`);
+		add(
+			`${id}/connmark`,
+			'mangle',
+			'PREROUTING',
+			{ in: net, state: 'new' },
+			{ type: 'save-mark' },
+			`${engine.guest} opens a connection`,
+		);
 		// The host's answers to the guest (echo replies, SYN-ACKs, resets) carry this mark from their first route
 		// lookup on (fwmark_reflect, tcp_fwmark_accept): they find the NAT link, the host's own new packets do not.
-		add(`${id}/mark`, 'mangle', 'PREROUTING', { in: net }, { type: 'mark' }, `${engine.guest}'s packets: the host answers them through the NAT link`);
+		add(
+			`${id}/mark`,
+			'mangle',
+			'PREROUTING',
+			{ in: net },
+			{ type: 'mark' },
+			`${engine.guest}'s packets: the host answers them through the NAT link`,
+		);
 		for (const f of engine.forwards) {
 			const match: Match = { proto: f.proto, local: true, dport: [f.hostPort, f.hostPort] };
 			const to: Action = { type: 'dnat', to: f.guestAddress, port: f.guestPort };
@@ -119,7 +140,14 @@ function labcheckRules(node: PlanNode): Rule[] {
 			add(`${fid}/out`, 'nat', 'OUTPUT', match, to, why);
 			add(`${fid}/mark`, 'mangle', 'OUTPUT', match, { type: 'mark' }, why);
 		}
-		add(`${id}/forwarded-source`, 'nat', 'POSTROUTING', { out: net, state: 'dnat' }, { type: 'snat', to: engine.gateway }, `forwarded into ${node.name}'s NAT: the source becomes ${engine.gateway}`);
+		add(
+			`${id}/forwarded-source`,
+			'nat',
+			'POSTROUTING',
+			{ out: net, state: 'dnat' },
+			{ type: 'snat', to: engine.gateway },
+			`${node.name}'s NAT engine, for a port forward`,
+		);
 		add(
 			`${id}/hide`,
 			'nat',
@@ -153,16 +181,39 @@ function labcheckRules(node: PlanNode): Rule[] {
 	}
 	for (const f of node.floating) {
 		const why = `floating IP ${f.address} → ${f.node} ${f.privateAddress}`;
-		add(`floating/${f.address}/in`, 'nat', 'PREROUTING', { dst: f.address }, { type: 'dnat', to: f.privateAddress }, why);
-		add(`floating/${f.address}/out`, 'nat', 'POSTROUTING', { src: f.privateAddress }, { type: 'snat', to: f.address }, why);
+		add(
+			`floating/${f.address}/in`,
+			'nat',
+			'PREROUTING',
+			{ dst: f.address },
+			{ type: 'dnat', to: f.privateAddress },
+			why,
+		);
+		add(
+			`floating/${f.address}/out`,
+			'nat',
+			'POSTROUTING',
+			{ src: f.privateAddress },
+			{ type: 'snat', to: f.address },
+			why,
+		);
 	}
 	for (const [i, m] of node.masquerade.entries()) {
 		const out: Match = m.outNetwork ? { out: m.outNetwork } : { notOut: m.notOut };
 		const hint = m.notOut
-			? `{dst} is a private address on ${m.notOut}, hidden behind ${node.name}'s SNAT: nothing outside routes to it — ` +
+			? `{dst} is a private address on ${m.notOut}, hidden behind ${node.name}'s SNAT: ` +
+				'nothing outside routes to it — ' +
 				'reach it through a floating IP'
 			: undefined;
-		add(`snat/${i}`, 'nat', 'POSTROUTING', { src: m.from, ...out }, { type: 'masquerade' }, `${node.name} hides ${m.from} (SNAT)`, hint);
+		add(
+			`snat/${i}`,
+			'nat',
+			'POSTROUTING',
+			{ src: m.from, ...out },
+			{ type: 'masquerade' },
+			`${node.name} hides ${m.from} (SNAT)`,
+			hint,
+		);
 	}
 	if (node.security) {
 		// Default deny ingress. Replies to TCP and UDP the node opened pass (conntrack, reply direction); every packet
@@ -171,12 +222,26 @@ function labcheckRules(node: PlanNode): Rule[] {
 		// showed (a VM's ping got no answer until ICMP was allowed).
 		add('security/self', 'filter', 'INPUT', { self: true }, { type: 'accept' }, `${node.name}'s own packets`);
 		for (const proto of ['tcp', 'udp'] as const)
-			add(`security/${proto}-replies`, 'filter', 'INPUT', { proto, state: 'reply' }, { type: 'accept' }, `security group: replies to ${proto.toUpperCase()} the node opened`);
+			add(
+				`security/${proto}-replies`,
+				'filter',
+				'INPUT',
+				{ proto, state: 'reply' },
+				{ type: 'accept' },
+				`security group: replies to ${proto.toUpperCase()} the node opened`,
+			);
 		for (const rule of node.security) {
 			const match: Match = { src: rule.from };
 			if (rule.proto !== 'any') match.proto = rule.proto;
 			if (rule.ports) match.dport = rule.ports;
-			add(`security/${rule.text.replace(/\s+/g, '-')}`, 'filter', 'INPUT', match, { type: 'accept' }, `security group: ${rule.text}`);
+			add(
+				`security/${rule.text.replace(/\s+/g, '-')}`,
+				'filter',
+				'INPUT',
+				match,
+				{ type: 'accept' },
+				`security group: ${rule.text}`,
+			);
 		}
 		add(
 			'security/deny',
@@ -186,7 +251,7 @@ function labcheckRules(node: PlanNode): Rule[] {
 			{ type: 'drop' },
 			`${node.name}'s security group allows no {what} ingress{from} (default deny ingress)`,
 			`a rule such as "allow PROTO/PORT from CIDR" opens it; ICMP, echo replies included, needs a rule of its own ` +
-				'(the group lets in replies to TCP and UDP the node opened, not ICMP, as the course\'s OpenStack did)',
+				"(the group lets in replies to TCP and UDP the node opened, not ICMP, as the course's OpenStack did)",
 		);
 	}
 	return rules;
@@ -210,7 +275,14 @@ function dockerRules(v: Moment, engine: PlanNode): Rule[] {
 	const bridges = networks.filter((n) => !n.internal);
 	for (const chain of ['PREROUTING', 'OUTPUT'] as const) {
 		for (const net of bridges)
-			add(`${chain}/from-${net.name}`, 'nat', chain, { in: net.name }, { type: 'accept' }, `docker-proxy answers ${called(net.name)}'s containers`);
+			add(
+				`${chain}/from-${net.name}`,
+				'nat',
+				chain,
+				{ in: net.name },
+				{ type: 'accept' },
+				`docker-proxy answers ${called(net.name)}'s containers`,
+			);
 		for (const c of v.plan.nodes) {
 			if (c.container?.engine !== engine.name || v.absent.has(c.name)) continue;
 			const net = networks.find((n) => n.name === c.interfaces[0].network);
@@ -222,7 +294,8 @@ function dockerRules(v: Moment, engine: PlanNode): Rule[] {
 					chain,
 					{ proto: p.proto, local: true, dport: [p.hostPort, p.hostPort], notIn: net.name },
 					{ type: 'dnat', to: c.interfaces[0].address, port: p.containerPort },
-					`${engine.name} publishes ${p.proto} ${p.hostPort} to ${c.name} ${c.interfaces[0].address}:${p.containerPort} (docker run -p)`,
+					`${engine.name} publishes ${p.proto} ${p.hostPort} to ` +
+						`${c.name} ${c.interfaces[0].address}:${p.containerPort} (docker run -p)`,
 				);
 		}
 	}
@@ -240,7 +313,8 @@ function dockerRules(v: Moment, engine: PlanNode): Rule[] {
 					'FORWARD',
 					{ in: a.name, out: b.name },
 					{ type: 'drop' },
-					`Docker isolates its bridge networks from one another: ${called(a.name)} cannot reach ${called(b.name)} (DOCKER-ISOLATION)`,
+					'Docker isolates its bridge networks from one another: ' +
+						`${called(a.name)} cannot reach ${called(b.name)} (DOCKER-ISOLATION)`,
 				);
 	for (const net of bridges)
 		add(

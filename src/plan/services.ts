@@ -1,5 +1,5 @@
 // Services of the plan: default ports, and the calculator's peers taken from where the operation services run.
-import type { Problems } from './build.js';
+import type { Problems } from './context.js';
 import { nodeByName, type Plan, type PlanService, type ServiceName } from './types.js';
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -9,7 +9,11 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
 	sub: 50002,
 	mul: 50003,
 	div: 50004,
+	dns: 53,
+	echo: 7,
 };
+/** Services that answer UDP; the others listen on TCP. */
+export const UDP_SERVICE_NAMES: ServiceName[] = ['dns', 'echo'];
 export const OPERATIONS = ['sum', 'sub', 'mul', 'div'] as const;
 
 export function buildServices(problems: Problems, plan: Plan): void {
@@ -20,8 +24,17 @@ export function buildServices(problems: Problems, plan: Plan): void {
 				typeof entry === 'string'
 					? { name: entry, port: DEFAULT_PORTS[entry] }
 					: { name: entry.name, port: entry.port ?? DEFAULT_PORTS[entry.name] };
-			const clash = node.services.find((s) => s.name === service.name || s.port === service.port);
-			if (clash)
+			if (UDP_SERVICE_NAMES.includes(service.name)) service.proto = 'udp';
+			const clash = node.services.find(
+				(s) => s.name === service.name || (s.port === service.port && (s.proto ?? 'tcp') === (service.proto ?? 'tcp')),
+			);
+			if (clash?.auto)
+				problems.add(
+					['nodes', name, 'services', i],
+					`${name} already answers DNS on port ${clash.port}: its NAT engine's resolver at ${clash.address}`,
+					'the NAT guest asks 10.0.2.3 already; run dns on another node, or give it another port',
+				);
+			else if (clash)
 				problems.add(['nodes', name, 'services', i], `${name} already runs ${clash.name} on port ${clash.port}`);
 			else node.services.push(service);
 		}
@@ -36,7 +49,11 @@ export function buildServices(problems: Problems, plan: Plan): void {
 		calculator.peers = {};
 		for (const op of OPERATIONS) {
 			// A calculator with no operation service in the lab brings its own, on loopback.
-			const where = runs(op) ?? (node.services.push({ name: op, port: DEFAULT_PORTS[op] }), node);
+			let where = runs(op);
+			if (!where) {
+				node.services.push({ name: op, port: DEFAULT_PORTS[op] });
+				where = node;
+			}
 			const port = where.services.find((s) => s.name === op)!.port;
 			const address = where === node ? '127.0.0.1' : where.interfaces[0].address;
 			calculator.peers[op] = `${address}:${port}`;

@@ -2,9 +2,9 @@
 import { contains, isIPv4, parseCidr, subnetProblem } from '../net/ipv4.js';
 import { IMAGE_NAME } from '../scenario/schema.js';
 import { didYouMean } from '../scenario/suggest.js';
-import type { Problems } from './build.js';
+import type { Problems } from './context.js';
 import { applyAction } from './apply.js';
-import { floatProblem, onLink, parseRoute, parseRule } from './cloud.js';
+import { onLink, parseRoute, parseRule, routerFor } from './cloud.js';
 import {
 	nodeByName,
 	type Plan,
@@ -46,8 +46,9 @@ export function checkStepStates(problems: Problems, plan: Plan): void {
 			if (!node.routes.some((r) => r.to === action.route!.to)) {
 				problems.list.push({
 					at: action.at,
-					message: `${action.target} has no ${action.route!.to === 'default' ? 'default route' : `route to ${action.route!.to}`}` +
-						' at this point',
+					message: `${action.target} has no ${
+						action.route!.to === 'default' ? 'default route' : `route to ${action.route!.to}`
+					} at this point`,
 					hint:
 						`its routes then: ${node.routes.map((r) => `${r.to} via ${r.via}`).join(', ') || 'none'}; ` +
 						`write { action: "${action.text}", expect: refused } to show the refusal`,
@@ -158,7 +159,9 @@ function parseAction(problems: Problems, plan: Plan, images: PlanImage[], text: 
 	problems.add(
 		path,
 		`cannot read action "${text}"`,
-		'actions: allow RULE to NODE, revoke RULE to NODE, float NODE IP, unfloat NODE, route add NODE SUBNET via GW, route del NODE SUBNET, link down|up NODE NETWORK, service stop|start NODE NAME, commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE',
+		'actions: allow RULE to NODE, revoke RULE to NODE, float NODE IP, unfloat NODE, ' +
+			'route add NODE SUBNET via GW, route del NODE SUBNET, link down|up NODE NETWORK, service stop|start NODE NAME, ' +
+			'commit CT as IMAGE, stop CT, start CT, remove CT, exec NODE -- COMMAND, build IMAGE',
 	);
 	return undefined;
 }
@@ -225,18 +228,4 @@ function checkCloudAction(
 				? {}
 				: `${node.name} runs no service "${arg}"; it runs ${node.services.map((s) => s.name).join(', ') || 'none'}`;
 	}
-}
-
-/** The router that can carry floating IP `address` to `node`. */
-export function routerFor(
-	plan: Plan,
-	networks: Map<string, PlanNetwork>,
-	node: PlanNode,
-	address: string,
-): PlanNode | string {
-	const nodes = new Map(plan.nodes.map((n) => [n.name, n]));
-	const routers = plan.nodes.filter(
-		(n) => n.kind === 'router' && !floatProblem(n, nodes, networks, address, node.name),
-	);
-	return routers[0] ?? `no router both reaches ${node.name} and owns a network with ${address}`;
 }

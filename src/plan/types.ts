@@ -3,7 +3,7 @@ import type { SourcePosition } from '../errors.js';
 import type { ProbeOptions } from '../../probes/types.js';
 
 export type NodeKind = 'host' | 'vm' | 'container' | 'neighbour' | 'internet' | 'router';
-export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div';
+export type ServiceName = 'sshd' | 'calculator' | 'sum' | 'sub' | 'mul' | 'div' | 'dns' | 'echo';
 export type Outcome = 'reachable' | 'unreachable' | 'succeeds' | 'fails';
 /** What a check expects; `auto` takes the model's prediction. */
 export type Expected = Outcome | 'auto';
@@ -60,6 +60,10 @@ export interface PlanService {
 	port: number;
 	/** tcp unless said. */
 	proto?: 'tcp' | 'udp';
+	/** The one address it listens on (a NAT engine's resolver); all of the node's when undefined. */
+	address?: string;
+	/** Added by labcheck (a NAT engine's resolver), not written in the scenario. */
+	auto?: boolean;
 	peers?: Partial<Record<ServiceName, string>>;
 	stopped?: boolean;
 }
@@ -112,7 +116,10 @@ export interface PlanContainer {
 	engine: string;
 	image: string;
 	publish: PlanPublish[];
+	/** Started when the lab is built. */
 	start: boolean;
+	/** Running at this point of the scenario: built started, then changed by stop, start and remove steps. */
+	running: boolean;
 }
 
 /** A change a step makes: `verb target [args]`, e.g. commit ct2 as snap. */
@@ -187,8 +194,10 @@ export interface Plan {
 const indexes = new WeakMap<PlanNode[], Map<string, PlanNode>>();
 export function nodeByName(plan: Plan, name: string): PlanNode | undefined {
 	let index = indexes.get(plan.nodes);
-	if (!index || index.size !== plan.nodes.length)
-		indexes.set(plan.nodes, (index = new Map(plan.nodes.map((n) => [n.name, n]))));
+	if (!index || index.size !== plan.nodes.length) {
+		index = new Map(plan.nodes.map((n) => [n.name, n]));
+		indexes.set(plan.nodes, index);
+	}
 	const node = index.get(name);
 	return node?.name === name ? node : plan.nodes.find((n) => n.name === name);
 }
@@ -198,6 +207,11 @@ export function ownerOf(plan: Plan, address: string): { node: PlanNode; iface: P
 	for (const node of plan.nodes) {
 		const iface = node.interfaces.find((i) => i.address === address);
 		if (iface) return { node, iface };
+	}
+	// A NAT engine's resolver (10.0.2.3) answers on its host's side of the NAT network.
+	for (const node of plan.nodes) {
+		const nat = node.nat.find((e) => e.resolver === address);
+		if (nat) return { node, iface: node.interfaces.find((i) => i.network === nat.network)! };
 	}
 	return undefined;
 }

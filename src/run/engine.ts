@@ -23,7 +23,8 @@ export interface RunOptions {
 	/** Called with the lab as soon as it exists (before it is built), so a signal handler can tear it down. */
 	onLab?: (lab: Lab) => void;
 	/**
-	 * Aborted (with the signal's name) when the run is interrupted: it stops at once and judges only what finished before.
+	 * Aborted (with the signal's name) when the run is interrupted: it stops at once and judges only what finished
+	 * before.
 	 */
 	signal?: AbortSignal;
 }
@@ -51,11 +52,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const routeGet = routeEvidence(lab);
-	const absent = new Set(plan.nodes.filter((n) => n.container && !n.container.start).map((n) => n.name));
 	// A probe's clock runs from the moment it starts: the model's work for a step is done before its
 	// first probe, so that no probe waits on it.
 	const prepare = (planned: PlanCheck) => {
-		const predicted = predict({ plan: current, absent }, planned);
+		const predicted = predict(current, planned);
 		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
 		// Pairs the model expects to fail get their route looked up while they are probed, not after.
 		if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
@@ -70,7 +70,8 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
 	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
 		if (stopped()) return undefined;
-		const result = await lab.probe(c.from, { probe: c.probe, address: c.to.address, port: c.to.port, options: c.options });
+		const request = { probe: c.probe, address: c.to.address, port: c.to.port, node: c.to.node, options: c.options };
+		const result = await lab.probe(c.from, request);
 		if (result.status !== 'ok' && predicted && !stopped()) {
 			const route = await routeGet(c.from, c.to.address);
 			if (route) result.evidence = { ...result.evidence, routeGet: route };
@@ -115,8 +116,6 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 				if (result.ok) current = next;
 				const outcome: ActionOutcome = { step: k + 1, action, result, passed: result.ok === (action.expect === 'ok') };
 				actions.push(outcome);
-				if (result.ok && (action.verb === 'stop' || action.verb === 'remove')) absent.add(action.target);
-				if (result.ok && action.verb === 'start') absent.delete(action.target);
 				await emit('onActionEnd', outcome);
 			}
 			await runStep(k + 1);
@@ -158,7 +157,7 @@ function routeEvidence(lab: Lab): (node: string, address: string) => Promise<str
 		const queries = batch;
 		batch = [];
 		const answers = await lab.routes!(queries).catch(() => []);
-		queries.forEach((q, i) => q.resolve(answers[i]));
+		for (const [i, q] of queries.entries()) q.resolve(answers[i]);
 	};
 	return (node, address) => {
 		const key = `${node} ${address}`;

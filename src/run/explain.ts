@@ -22,9 +22,11 @@ export function explain(
 		if (check.expect === 'unreachable')
 			return `${target} answered although the scenario expects it unreachable: ${result.detail}`;
 		if (predicted.rewrites.length === 0) return undefined;
-		const seen = result.seenFrom && result.seenFrom !== predicted.seenFrom ? undefined : result.seenFrom;
-		const target_ = check.to.node ?? check.to.address;
-		return `${predicted.rewrites.join('; ')}${seen ? `; ${target_} saw the connection come from ${seen}` : ''}`;
+		const who = predicted.reached ?? check.to.node ?? check.to.address;
+		const differs =
+			predicted.seenFrom && result.seenFrom !== predicted.seenFrom ? ` (the model expected ${predicted.seenFrom})` : '';
+		const seen = result.seenFrom ? `; ${who} saw the connection come from ${result.seenFrom}${differs}` : '';
+		return `${predicted.rewrites.join('; ')}${seen}`;
 	}
 	if (predicted.status === 'ok')
 		return (
@@ -34,7 +36,8 @@ export function explain(
 	let reason = because(predicted);
 	if (check.to.label.endsWith('@floating') && predicted.stop?.includes('answers ARP'))
 		reason = `no floating IP is associated with ${check.to.node} at this step: ${reason}`;
-	if (predicted.status !== result.status) return `${reason} (the model expected ${predicted.status}, measured ${result.status}: ${result.detail})`;
+	if (predicted.status !== result.status)
+		return `${reason} (the model expected ${predicted.status}, measured ${result.status}: ${result.detail})`;
 	return reason;
 }
 

@@ -5,7 +5,7 @@ import { text } from './text.js';
 
 export const NODE_KINDS = ['host', 'vm', 'container', 'neighbour', 'internet', 'router'] as const;
 export const NETWORK_ROLES = ['lan', 'nat', 'bridge', 'host-only', 'private', 'wan'] as const;
-export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div'] as const;
+export const SERVICE_NAMES = ['sshd', 'calculator', 'sum', 'sub', 'mul', 'div', 'dns', 'echo'] as const;
 export const OUTCOMES = ['reachable', 'unreachable', 'auto', 'succeeds', 'fails'] as const;
 
 // Free text is printed to terminals and reports: no control characters (an escape sequence in a
@@ -43,11 +43,9 @@ export const networkSchema = z.strictObject({
 
 export const forwardSchema = z.union(
 	[
-		z
-			.string()
-			.regex(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, {
-				error: 'expected "HOSTPORT:GUESTPORT" such as "1234:22" or "1234:22/tcp"',
-			}),
+		z.string().regex(/^\d{1,5}:\d{1,5}(\/(tcp|udp))?$/, {
+			error: 'expected "HOSTPORT:GUESTPORT" such as "1234:22" or "1234:22/tcp"',
+		}),
 		z.strictObject({ host: port, guest: port, proto: z.enum(['tcp', 'udp']).optional() }),
 	],
 	{ error: 'expected "HOSTPORT:GUESTPORT" such as "1234:22", or { host, guest, proto }' },
@@ -81,18 +79,17 @@ export const nodeSchema = z.strictObject({
 	start: z.boolean().describe('Container: start with the lab (default true); false for one a step starts.').optional(),
 	routes: z
 		.array(
-			z
-				.string()
-				.regex(/^(default|\d+\.\d+\.\d+\.\d+\/\d+)\s+via\s+\d+\.\d+\.\d+\.\d+$/, {
-					error: 'expected "SUBNET via GATEWAY" or "default via GATEWAY"',
-				}),
+			z.string().regex(/^(default|\d+\.\d+\.\d+\.\d+\/\d+)\s+via\s+\d+\.\d+\.\d+\.\d+$/, {
+				error: 'expected "SUBNET via GATEWAY" or "default via GATEWAY"',
+			}),
 		)
 		.describe('Static routes: "192.168.2.0/24 via 192.168.1.254", "default via 192.168.1.253".')
 		.optional(),
 	security_group: z
 		.array(text())
 		.describe(
-			'OpenStack-style security group: ingress denied but for these rules, e.g. "allow tcp/22 from 0.0.0.0/0". [] is the default group.',
+			'OpenStack-style security group: ingress denied but for these rules, e.g. "allow tcp/22 from 0.0.0.0/0". ' +
+				'[] is the default group.',
 		)
 		.optional(),
 	snat: z

@@ -1,7 +1,7 @@
 // What must hold for any scenario text: a plan and a prediction for every check of every step, or a
 // user's error (exit 2) whose every problem has a position. Anything else thrown is a bug.
 import { ScenarioError, UsageError } from '../../src/errors.js';
-import { absentAfter, predict } from '../../src/model/predict.js';
+import { predict } from '../../src/model/predict.js';
 import { planAt } from '../../src/plan/apply.js';
 import { buildPlan } from '../../src/plan/build.js';
 import type { Plan } from '../../src/plan/types.js';
@@ -27,7 +27,7 @@ export function judgeScenario(text: string): { valid: boolean; checks: number; m
 		return { valid: false, checks: 0, ms: elapsed() };
 	}
 	const states = planAt(plan);
-	for (const check of plan.checks) predict({ plan: states[check.step], absent: absentAfter(plan, check.step) }, check);
+	for (const check of plan.checks) predict(states[check.step], check);
 	if (elapsed() > CASE_BOUND_MS) throw new Error(`planning and predicting took ${elapsed().toFixed(0)} ms`);
 	return { valid: true, checks: plan.checks.length, ms: elapsed() };
 }

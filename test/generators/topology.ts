@@ -141,8 +141,8 @@ export function randomTopology(seed: number): Topology {
 				choices.push(`${r.pick(RULES)} to ${target}`, `revoke ${r.pick(RULES).slice(6)} to ${target}`);
 			if (node.on && !node.nat) choices.push(`link down ${target} ${node.on}`);
 			const net = node.on ? lans.find((l) => l.name === node.on) : undefined;
-			// A default route to delete: the node's own (a gateway on its LAN, no `routes: []`) or one a step added; never after
-			// a link went down.
+			// A default route to delete: the node's own (a gateway on its LAN, no `routes: []`) or one a step added;
+			// never after a link went down.
 			const hasDefault =
 				(networks[node.on as string]?.gateway && !node.routes && !deleted.has(target)) || defaults.has(target);
 			if (net && hasDefault && !linkDown.has(target)) choices.push(`route del ${target} default`);
@@ -172,8 +172,36 @@ export function randomTopology(seed: number): Topology {
 		}
 		return { name: `step ${k + 1}`, do: actions, expect };
 	}).filter((s) => s.do.length > 0);
+	addUdp(r, nodes, expect);
 	const data = { name: `differential ${seed}`, networks, nodes, expect, ...(steps.length ? { steps } : {}) };
 	return { seed, text: `# labcheck differential, seed ${seed}\n${stringify(data)}`, docker: false };
+}
+
+/**
+ * UDP: echo and dns services on some hosts, a UDP forward to a NAT VM's dns, and checks of both, including the NAT
+ * engines' resolvers. Drawn last, so the rest of a seed's lab is what it was before UDP existed.
+ */
+function addUdp(r: ReturnType<typeof random>, nodes: Record<string, Node>, expect: Array<Record<string, string>>) {
+	const natHosts = new Set(Object.values(nodes).flatMap((n) => (typeof n.nat === 'string' ? [n.nat] : [])));
+	const services = (n: Node) => (n.services as string[] | undefined) ?? [];
+	for (const [name, node] of Object.entries(nodes)) {
+		if (!/^h\d/.test(name) || !r.chance(0.35)) continue;
+		const service = natHosts.has(name) ? 'echo' : r.pick(['echo', 'dns']);
+		node.services = [...services(node), service];
+	}
+	for (const [name, node] of Object.entries(nodes)) {
+		if (!/^nat\d/.test(name)) continue;
+		if (r.chance(0.5)) {
+			node.services = [...services(node), 'dns'];
+			node.forward = [...((node.forward as string[] | undefined) ?? []), '5353:53/udp'];
+		}
+		if (r.chance(0.7)) expect.push({ [`dns ${name} -> 10.0.2.3`]: 'auto' });
+	}
+	const all = Object.values(nodes);
+	if (all.some((n) => services(n).includes('echo'))) expect.push({ 'udp * -> *:7': 'auto' });
+	if (all.some((n) => services(n).includes('dns'))) expect.push({ 'dns * -> *': 'auto' });
+	if (all.some((n) => (n.forward as string[] | undefined)?.includes('5353:53/udp')))
+		expect.push({ 'dns * -> *:5353': 'auto' });
 }
 
 /**

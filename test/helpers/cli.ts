@@ -92,7 +92,8 @@ export async function dockerLeftovers(): Promise<string[]> {
 		'sh',
 		[
 			'-c',
-			'ls -d /var/lib/labcheck/* /sys/fs/cgroup/*/labcheck-* /sys/fs/cgroup/labcheck-* 2>/dev/null; grep -E "/var/lib/labcheck|/run/labcheck" /proc/mounts',
+			'ls -d /var/lib/labcheck/* /sys/fs/cgroup/*/labcheck-* /sys/fs/cgroup/labcheck-* 2>/dev/null; ' +
+				'grep -E "/var/lib/labcheck|/run/labcheck" /proc/mounts',
 		],
 		{ reject: false },
 	);

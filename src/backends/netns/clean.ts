@@ -5,11 +5,7 @@ import { killRunProcesses, labNamespaces, removeNamespaces } from './processes.j
 import { removeNodeCgroups } from './cgroups.js';
 import { stopEngine } from './docker/engine.js';
 import { isAlive, readStates, type LabState } from './state.js';
-
-export interface Cleaned {
-	labs: string[];
-	namespaces: number;
-}
+import type { Cleaned } from '../types.js';
 
 async function removeLabs(states: LabState[], orphans: string[] = []): Promise<Cleaned> {
 	for (const state of states) {
@@ -51,8 +47,4 @@ export async function cleanDead(): Promise<Cleaned> {
 /** Labs kept with `labcheck up`, all or one. */
 export async function downKept(id?: string): Promise<Cleaned> {
 	return removeLabs((await readStates()).filter((s) => s.kept && (!id || s.id === id)));
-}
-
-export async function keptLabs(): Promise<LabState[]> {
-	return (await readStates()).filter((s) => s.kept);
 }

@@ -64,6 +64,16 @@ function policyRouting(node: PlanNode): string[] {
 		...ip,
 		`rule add fwmark ${MARK} lookup ${NAT_TABLE} pref 100`,
 		'rule add iif lo lookup main pref 101',
+		// The resolver's answers (a socket bound to 10.0.2.3) go back through the NAT link.
+		...node.nat.filter((e) => e.resolver).map((e) => `rule add from ${e.resolver} lookup ${NAT_TABLE} pref 99`),
+		// So do the answers of the node's UDP services to its guests: a UDP reply is routed before conntrack can give it
+		// the guest's mark (TCP sockets take it from the SYN, tcp_fwmark_accept), and without a default route it would
+		// find none. Rules match the service's source port (its answers), as VirtualBox relays them.
+		...node.nat.flatMap((e) =>
+			node.services
+				.filter((x) => x.proto === 'udp' && !x.address)
+				.map((x) => `rule add iif lo to ${e.subnet} ipproto udp sport ${x.port} lookup ${NAT_TABLE} pref 98`),
+		),
 		// VirtualBox's NAT network is not the host's: without a default route of its own, the host has no route there.
 		...node.nat.map((engine) => `rule add iif lo to ${engine.subnet} unreachable pref 102`),
 		`rule add lookup ${NAT_TABLE} pref 103`,
@@ -123,7 +133,10 @@ export function renderRule(node: PlanNode, rule: Rule): string {
 		m.notOut && `! -o ${ifname(m.notOut)}`,
 		m.local && '-m addrtype --dst-type LOCAL',
 		m.state && STATES[m.state],
-		`-m comment --comment "${Buffer.from(comment).subarray(0, 255).toString().replace(/\uFFFD$/, '')}"`,
+		`-m comment --comment "${Buffer.from(comment)
+			.subarray(0, 255)
+			.toString()
+			.replace(/\uFFFD$/, '')}"`,
 		target(rule.action),
 	]
 		.filter(Boolean)
@@ -136,7 +149,8 @@ function render(node: PlanNode, rules: Rule[], all = false): string {
 	for (const [table, chains] of Object.entries(CHAINS) as Array<[Table, Chain[]]>) {
 		const lines = rules.filter((r) => r.by === 'labcheck' && r.table === table).map((r) => renderRule(node, r));
 		if (lines.length === 0 && !all) continue;
-		text += `*${table}\n${chains.map((c) => `:${c} ACCEPT [0:0]`).join('\n')}\n${lines.map((l) => `${l}\n`).join('')}COMMIT\n`;
+		const policies = chains.map((c) => `:${c} ACCEPT [0:0]\n`).join('');
+		text += `*${table}\n${policies}${lines.map((l) => `${l}\n`).join('')}COMMIT\n`;
 	}
 	return text;
 }

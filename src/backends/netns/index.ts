@@ -25,10 +25,14 @@ import { createLab, floatingAddress, namespacesOf } from './topology.js';
 import { fullRules, managed, sysctls } from './firewall.js';
 import { removeNodeCgroups } from './cgroups.js';
 import { enterNode, hostsFile, type NodeFiles } from './sandbox.js';
+import { clean, down, keptLabs } from './kept.js';
 import { ipBatch, nsExec } from './shell.js';
 
 export const netnsBackend: Backend = {
 	name: 'netns',
+	kept: keptLabs,
+	down,
+	clean,
 	async preflight(plan) {
 		if (process.getuid?.() !== 0) {
 			throw new EnvironmentError(
@@ -211,7 +215,9 @@ class NetnsLab implements Lab {
 	}
 
 	private get run() {
-		return { id: this.id, dir: this.dir, key: this.key as RunKey, stopping: () => this.down };
+		// The names the lab's DNS services answer: every node by its first address.
+		const names = this.plan.nodes.filter((n) => n.interfaces[0]).map((n) => `${n.name}=${n.interfaces[0].address}`);
+		return { id: this.id, dir: this.dir, key: this.key as RunKey, stopping: () => this.down, names: names.join(',') };
 	}
 
 	private async startEngine(node: PlanNode): Promise<void> {
@@ -320,7 +326,9 @@ class NetnsLab implements Lab {
 				await this.applyRules(after);
 				return {
 					ok: true,
-					detail: `${action.target}'s security group: ${after.security!.map((r) => r.text).join('; ') || 'no rule (default deny ingress)'}`,
+					detail: `${action.target}'s security group: ${
+						after.security!.map((r) => r.text).join('; ') || 'no rule (default deny ingress)'
+					}`,
 				};
 			case 'float':
 			case 'unfloat': {
@@ -472,7 +480,8 @@ class NetnsLab implements Lab {
 			)
 			.join('\n');
 		const { stdout } = await execa('sh', ['-s'], { input: script, reject: false });
-		// A section a node, one answer a query: a route, or the error ip printed ("Command failed" and indented "cache" lines
+		// A section a node, one answer a query: a route, or the error ip printed ("Command failed" and indented "cache"
+		// lines
 		// skipped).
 		const answers = new Map(
 			stdout
@@ -531,7 +540,8 @@ class NetnsLab implements Lab {
 		].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
 		if (failures.length > 0) {
 			throw new BackendError(
-				`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); run \`npx labcheck clean\``,
+				`lab ${this.id}: teardown left something behind (${(failures[0].reason as Error).message}); ` +
+					'run `npx labcheck clean`',
 			);
 		}
 		await rm(this.dir, { recursive: true, force: true });

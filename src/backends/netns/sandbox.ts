@@ -85,7 +85,11 @@ export function nodeHolder(files: NodeFiles): Promise<number> {
 		holders.set(key, holder);
 		holder.catch(() => holders.delete(key));
 	}
-	return holder.then((pid) => (isAlive(pid) ? pid : (holders.delete(key), nodeHolder(files))));
+	return holder.then((pid) => {
+		if (isAlive(pid)) return pid;
+		holders.delete(key);
+		return nodeHolder(files);
+	});
 }
 
 const holders = new Map<string, Promise<number>>();
@@ -171,11 +175,8 @@ export async function enterNode(files: NodeFiles): Promise<string[]> {
 
 /** /etc/hosts lines naming every node of a lab by its addresses: NAME and NAME.lab. */
 export function hostsFile(nodes: Array<{ name: string; interfaces: Array<{ address: string }> }>): string {
-	return (
-		nodes
-			.flatMap((n) =>
-				n.interfaces.map((i, k) => `${i.address}\t${k === 0 ? `${n.name} ${n.name}.lab` : `${n.name}-${k}`}`),
-			)
-			.join('\n') + '\n'
+	const lines = nodes.flatMap((n) =>
+		n.interfaces.map((i, k) => `${i.address}\t${k === 0 ? `${n.name} ${n.name}.lab` : `${n.name}-${k}`}`),
 	);
+	return `${lines.join('\n')}\n`;
 }

@@ -61,7 +61,8 @@ export function labScript(plan: Plan, id: string): string {
 			ports
 				.get(iface.network)!
 				.push(
-					`link add ${port} index ${ifindex + 1} type veth peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
+					`link add ${port} index ${ifindex + 1} type veth ` +
+						`peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
 					`link set ${port} master br0`,
 					`link set ${port} up`,
 				);
@@ -75,6 +76,11 @@ export function labScript(plan: Plan, id: string): string {
 			lines.push(`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`, `link set ${iface.ifname} up`);
 		}
 		for (const f of node.floating) lines.push(floatingAddress(plan, node, f.address, 'add'));
+		// A NAT engine's resolver (10.0.2.3) is a second address of the host's side of the NAT network.
+		for (const e of node.nat.filter((x) => x.resolver)) {
+			const iface = node.interfaces.find((i) => i.network === e.network)!;
+			lines.push(`addr add ${e.resolver}/${iface.prefix} dev ${iface.ifname}`);
+		}
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		const { ip, iptables } = natRules(node);
 		batch(nodeNamespace(id, node.name), [...lines, ...ip], `node "${node.name}": addresses and routes`);

@@ -102,7 +102,8 @@ export async function ensureImage(
 		if (copy.exitCode === 0) return;
 	}
 	throw new BackendError(
-		`image "${name}" is not available: no registry is reachable, and neither the scenario's images nor this machine's Docker engine has it`,
+		`image "${name}" is not available: no registry is reachable, and neither the scenario's images ` +
+			"nor this machine's Docker engine has it",
 		`build it from a recipe under \`images:\`, or use ${BASE_IMAGE}`,
 	);
 }
