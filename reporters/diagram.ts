@@ -33,7 +33,7 @@ export function mermaid(plan: Plan): string {
 		}
 		for (const f of node.floating)
 			lines.push(`  ${id('n', node.name)} == "floating ${text(f.address)}" ==> ${id('n', f.node)}`);
-		for (const m of node.masquerade)
+		for (const m of node.snat)
 			lines.push(`  ${id('n', node.name)} -. "SNAT ${text(m.from)}" .-> ${id('n', node.name)}`);
 		if (node.container) {
 			for (const p of node.container.publish)

@@ -1,12 +1,12 @@
 // Predictions: what each check should measure, derived from the plan alone, with the path that says why.
-import type { Outcome as PlanOutcome, Plan, PlanCheck } from '../plan/types.js';
+import type { Outcome, Plan, PlanCheck } from '../plan/types.js';
 import { probeOf } from '../../probes/index.js';
 import { lookup, node, upInterfaces, viewOf } from './network.js';
-import { simulate, type Outcome } from './simulate.js';
+import { simulate, type Trace } from './simulate.js';
 
 export interface Prediction {
-	outcome: PlanOutcome;
-	status: Outcome['status'];
+	outcome: Outcome;
+	status: Trace['status'];
 	path: string;
 	/** Why the packet or its reply died, where the model says it does. */
 	stop?: string;

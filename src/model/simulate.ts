@@ -40,7 +40,7 @@ type Translation = {
 };
 
 /** How a probe ends in the model, with the status the real probe would report. */
-export interface Outcome {
+export interface Trace {
 	status: 'ok' | 'refused' | 'no-route' | 'unreachable' | 'filtered';
 	hops: Hop[];
 	/** The node and the reason where the packet (or its reply) died; undefined when it got through. */
@@ -68,7 +68,7 @@ export interface Stop {
 
 interface Walk {
 	delivered?: { node: PlanNode; packet: Packet; arrivedOn?: PlanInterface };
-	status?: Outcome['status'];
+	status?: Trace['status'];
 	stop?: Stop;
 }
 
@@ -81,10 +81,10 @@ const listening = (n: PlanNode, proto: Proto, port: number | undefined, address?
 			(s.address === undefined || address === undefined || s.address === address),
 	);
 
-export function simulate(v: View, from: string, packet: Packet): Outcome {
+export function simulate(v: View, from: string, packet: Packet): Trace {
 	const hops: Hop[] = [];
 	const translations: Translation[] = [];
-	const end = (status: Outcome['status'], more: Partial<Outcome> = {}): Outcome => ({
+	const end = (status: Trace['status'], more: Partial<Trace> = {}): Trace => ({
 		status,
 		hops,
 		rewrites: translations.map((t) => `${t.node}: ${t.why}`),
@@ -112,6 +112,15 @@ export function simulate(v: View, from: string, packet: Packet): Outcome {
 		hops.push({ node: target.name, note: why });
 		translations.push({ node: target.name, why, kind: 'dnat', before: seen.dst, after: proxied.address });
 		const gateway = v.plan.networks.find((x) => x.name === proxied.container.interfaces[0].network)?.gateway;
+		// docker-proxy answers UDP from its socket on 0.0.0.0: the kernel picks the source on the way back to the
+		// container, the bridge's gateway — not the address the client asked, so a connected client socket (labcheck's
+		// udp and dns probes, most resolvers) drops the answer.
+		if (packet.proto === 'udp') {
+			const why =
+				`docker-proxy relays UDP, but its answer leaves from ${gateway}, not ${seen.dst}: ` +
+				`${from}'s socket, connected to ${seen.dst}, drops it`;
+			return end('filtered', { seenFrom: seen.src, stop: { node: target.name, why } });
+		}
 		if (packet.app && !listening(proxied.container, packet.proto, proxied.port)) {
 			const why = `docker-proxy's relay finds nothing listening on ${proxied.address}:${proxied.port}, and closes it`;
 			return end('refused', { seenFrom: seen.src, stop: { node: proxied.container.name, why } });

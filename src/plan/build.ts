@@ -152,7 +152,7 @@ export function buildPlan(loaded: LoadedScenario, options: PlanOptions = {}): Pl
 			routes: [],
 			forwarding: false,
 			nat: [],
-			masquerade: [],
+			snat: [],
 			services: [],
 			floating: [],
 		};
@@ -399,7 +399,7 @@ function addGateways(
 			routes: [],
 			forwarding: true,
 			nat: [],
-			masquerade: [],
+			snat: [],
 			services: [],
 			floating: [],
 		};
@@ -425,7 +425,7 @@ function addGateways(
 			});
 		}
 		const masquerade = Boolean(net.masquerade);
-		if (masquerade) router.masquerade.push({ from: net.subnet, outNetwork: wan.name });
+		if (masquerade) router.snat.push({ from: net.subnet, outNetwork: wan.name });
 		const internetAddress = internet.interfaces.find((i) => i.network === WAN.name)?.address;
 		// Beyond the room's gateway lies the internet; what it does not know it drops silently, as the real one did.
 		if (internetAddress) router.routes.push({ to: 'default', via: internetAddress });

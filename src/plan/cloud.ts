@@ -88,7 +88,7 @@ export function planCloud({ problems, nodes, networks }: PlanContext): void {
 					`${name} neither is on "${net}" nor has a route to it`,
 					didYouMean(net, networks.keys()) ?? 'add a route to it first',
 				);
-			} else node.masquerade.push({ from: network.subnet, notOut: inside });
+			} else node.snat.push({ from: network.subnet, notOut: inside });
 		}
 		for (const [address, target] of Object.entries(spec.floating ?? {})) {
 			const problem = floatProblem(node, nodes, networks, address, target);

@@ -198,7 +198,7 @@ function labcheckRules(node: PlanNode): Rule[] {
 			why,
 		);
 	}
-	for (const [i, m] of node.masquerade.entries()) {
+	for (const [i, m] of node.snat.entries()) {
 		const out: Match = m.outNetwork ? { out: m.outNetwork } : { notOut: m.notOut };
 		const hint = m.notOut
 			? `{dst} is a private address on ${m.notOut}, hidden behind ${node.name}'s SNAT: ` +

@@ -93,10 +93,10 @@ export interface PlanNode {
 	forwarding: boolean;
 	nat: PlanNat[];
 	/**
-	 * Source NAT of a router: traffic from `from` leaving through `outNetwork` (or any network but `notOut`) takes the
-	 * router's address.
+	 * Source NAT of a router (the scenario's `snat:`, or a network's `masquerade: true`): traffic from `from` leaving
+	 * through `outNetwork` (or any network but `notOut`) takes the router's address.
 	 */
-	masquerade: Array<{ from: string; outNetwork?: string; notOut?: string }>;
+	snat: Array<{ from: string; outNetwork?: string; notOut?: string }>;
 	/** Ingress rules when the node has a security group (default deny ingress); undefined when it has none. */
 	security?: SecurityRule[];
 	floating: PlanFloating[];

@@ -24,6 +24,7 @@ const ip = fc.oneof(
 			'10.1.5.22',
 			'10.1.0.254',
 			'10.0.2.15',
+			'10.0.2.3',
 			'192.168.0.11',
 			'192.168.37.60',
 			'203.0.113.10',
@@ -155,7 +156,7 @@ const target = fc.oneof(
 );
 const line = fc
 	.tuple(
-		fc.constantFrom('ping', 'tcp', 'http', 'ssh', 'icmp', 'curl'),
+		fc.constantFrom('ping', 'tcp', 'http', 'ssh', 'udp', 'dns', 'exec', 'icmp', 'curl'),
 		fc.oneof(name, fc.constant('*')),
 		target,
 		opt(port),
@@ -170,6 +171,8 @@ const outcome = fc.oneof(
 			timeout: opt(fc.integer({ min: 0, max: 100_000 })),
 			body: opt(fc.string({ maxLength: 10 })),
 			match: opt(fc.string({ maxLength: 5 })),
+			name: opt(fc.string({ maxLength: 12 })),
+			command: opt(fc.string({ maxLength: 5 })),
 		},
 		{ requiredKeys: ['expect'] },
 	),

@@ -231,13 +231,23 @@ export function randomDockerTopology(seed: number): Topology {
 		nodes[`c${i}`] = ct;
 	}
 	const containers = Object.keys(nodes).filter((n) => n.startsWith('c'));
-	const expect = [
+	const expect: Array<Record<string, string>> = [
 		{ 'ping * -> *': 'auto' },
 		{ 'tcp * -> *:22': 'auto' },
 		{ 'tcp * -> vm:8080': 'auto' },
 		{ 'tcp * -> vm:8081': 'auto' },
 	];
 	const steps = r.chance(0.5) ? [{ name: 'stop a container', do: [`stop ${r.pick(containers)}`], expect }] : [];
+	// UDP, drawn last (the rest of a seed's lab is what it was before): a dns or echo service in a container, published
+	// as UDP 5353 on the VM, and the udp and dns checks of the lab.
+	const udp = containers.filter(() => r.chance(0.4));
+	for (const [i, name] of udp.entries()) {
+		const service = r.pick(['dns', 'echo']);
+		nodes[name].services = [...((nodes[name].services as string[] | undefined) ?? []), service];
+		if (i === 0)
+			nodes[name].publish = [...((nodes[name].publish as string[]) ?? []), `5353:${service === 'dns' ? 53 : 7}/udp`];
+	}
+	if (udp.length) expect.push({ 'udp * -> *:7': 'auto' }, { 'dns * -> *': 'auto' }, { 'udp * -> vm:5353': 'auto' });
 	const data = { name: `differential docker ${seed}`, networks, nodes, expect, ...(steps.length ? { steps } : {}) };
 	return { seed, text: `# labcheck differential (Docker), seed ${seed}\n${stringify(data)}`, docker: true };
 }
