@@ -138,7 +138,7 @@ expect:
 	t.is(dns.reached, 'vm');
 	t.deepEqual(dns.rewrites, [
 		'host: port forward 1234/udp → vm 10.0.2.15:53',
-		"host: host's NAT engine, for a port forward: source 10.1.5.39 becomes 10.0.2.2",
+		"host's NAT engine, for a port forward: source 10.1.5.39 becomes 10.0.2.2",
 	]);
 	const tcp = only(plan, 'tcp pc -> host:1234');
 	t.is(tcp.status, 'refused');

@@ -87,7 +87,10 @@ export function simulate(v: View, from: string, packet: Packet): Trace {
 	const end = (status: Trace['status'], more: Partial<Trace> = {}): Trace => ({
 		status,
 		hops,
-		rewrites: translations.map((t) => `${t.node}: ${t.why}`),
+		// "host: port forward …", but not "router: router hides …".
+		rewrites: translations.map((t) =>
+			t.why.startsWith(`${t.node} `) || t.why.startsWith(`${t.node}'s `) ? t.why : `${t.node}: ${t.why}`,
+		),
 		...more,
 	});
 	const there = walk(v, nodeOf(v, from), packet, hops, translations, false);
@@ -265,9 +268,11 @@ function hidden(v: View, from: PlanNode, address: string): string | undefined {
 		return undefined;
 	for (const n of v.plan.nodes) {
 		for (const rule of rulesOf(v, n)) {
-			if (rule.action.type !== 'masquerade' || !rule.hint || !rule.match.src || !inSubnet(rule.match.src, address))
-				continue;
+			if (!rule.hides || !rule.hint || !rule.match.src || !inSubnet(rule.match.src, address)) continue;
+			// From inside the hidden subnet, or (a router's SNAT) from one of the router's own networks, it is not hidden.
 			if (n !== from && from.interfaces.some((i) => inSubnet(rule.match.src!, i.address))) continue;
+			const networks = new Set(n.interfaces.map((i) => i.network));
+			if (rule.hides === 'beyond' && from.interfaces.some((i) => networks.has(i.network))) continue;
 			return sentence(rule.hint, { proto: 'ip', src: '', dst: address });
 		}
 	}
@@ -329,7 +334,7 @@ function decide(v: View, n: PlanNode, table: Table, chain: Chain, at: At): Rule 
 
 const stopBy = (n: PlanNode, rule: Rule, p: Packet, reply = false): Stop => ({
 	node: n.name,
-	why: sentence(rule.why, reply ? { ...p, proto: `${p.proto} reply` } : p),
+	why: sentence(rule.why, { ...p, reply }),
 	rule: rule.id,
 	hint: rule.hint && sentence(rule.hint, p),
 });

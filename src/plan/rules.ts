@@ -63,6 +63,12 @@ export interface Rule {
 	why: string;
 	/** What to change to get another outcome, or the cause behind an unreachable address it hides. */
 	hint?: string;
+	/**
+	 * A source NAT that keeps its subnet (`match.src`) private: its hint is the cause when a packet from elsewhere
+	 * finds no way there. `always`: nothing outside gets in (a NAT engine, Docker); `beyond`: nodes on the router's own
+	 * networks can still route there, the rest of the world cannot (a router's SNAT).
+	 */
+	hides?: 'always' | 'beyond';
 	/** Who installs it: labcheck, or the node's Docker engine. */
 	by: 'labcheck' | 'docker';
 }
@@ -71,18 +77,23 @@ export interface Rule {
 export const NAT_RESOLVER_HOST = 3;
 
 /**
- * A rule's sentence for one packet ({what} → "tcp/22", {from} → " from 10.1.5.22", {dst} → its destination), or
- * in general (rendered into iptables comments).
+ * A rule's sentence for one packet — {what} → "tcp/22" or "icmp reply", {rule} → "tcp/22" (as a security group rule
+ * writes it), {from} → " from 10.1.5.22", {dst} → its destination — or in general (rendered into iptables comments).
  */
-export function sentence(text: string, packet?: { proto: string; dport?: number; src: string; dst: string }) {
+export function sentence(
+	text: string,
+	packet?: { proto: string; dport?: number; src: string; dst: string; reply?: boolean },
+): string {
 	if (!packet)
 		return text
 			.replace(/\{what\}/g, 'other')
+			.replace(/\{rule\}/g, 'PROTO/PORT')
 			.replace(/\{from\}/g, '')
 			.replace(/\{dst\}/g, 'the address');
-	const port = packet.dport !== undefined && !packet.proto.startsWith('icmp') ? `/${packet.dport}` : '';
+	const rule = `${packet.proto}${packet.dport !== undefined && packet.proto !== 'icmp' ? `/${packet.dport}` : ''}`;
 	return text
-		.replace(/\{what\}/g, `${packet.proto}${port}`)
+		.replace(/\{what\}/g, `${rule}${packet.reply ? ' reply' : ''}`)
+		.replace(/\{rule\}/g, rule)
 		.replace(/\{from\}/g, packet.src ? ` from ${packet.src}` : '')
 		.replace(/\{dst\}/g, packet.dst);
 }
@@ -108,6 +119,9 @@ function labcheckRules(node: PlanNode): Rule[] {
 	const rules: Rule[] = [];
 	const add = (id: string, table: Table, chain: Chain, match: Match, action: Action, why: string, hint?: string) =>
 		rules.push({ id: `${node.name}/${id}`, table, chain, match, action, why, hint, by: 'labcheck' });
+	const hides = (how: Rule['hides']) => {
+		rules[rules.length - 1].hides = how;
+	};
 	if (node.nat.length > 0) add('nat/restore-mark', 'mangle', 'OUTPUT', {}, { type: 'restore-mark' }, 'NAT routing');
 	for (const engine of node.nat) {
 		const id = `nat/${engine.guest}`;
@@ -159,6 +173,7 @@ function labcheckRules(node: PlanNode): Rule[] {
 				`interface of ${node.name}, so nothing outside it — ${node.name} included — routes to ${engine.subnet}` +
 				(forwards ? `; only its port forwards lead in (${forwards})` : '; no port forward leads in'),
 		);
+		hides('always');
 		// The one place that says a NAT engine lets in nothing but replies and port forwards.
 		add(
 			`${id}/inbound`,
@@ -214,6 +229,7 @@ function labcheckRules(node: PlanNode): Rule[] {
 			`${node.name} hides ${m.from} (SNAT)`,
 			hint,
 		);
+		if (hint) hides('beyond');
 	}
 	if (node.security) {
 		// Default deny ingress. Replies to TCP and UDP the node opened pass (conntrack, reply direction); every packet
@@ -250,8 +266,8 @@ function labcheckRules(node: PlanNode): Rule[] {
 			{},
 			{ type: 'drop' },
 			`${node.name}'s security group allows no {what} ingress{from} (default deny ingress)`,
-			`a rule such as "allow PROTO/PORT from CIDR" opens it; ICMP, echo replies included, needs a rule of its own ` +
-				"(the group lets in replies to TCP and UDP the node opened, not ICMP, as the course's OpenStack did)",
+			'a rule such as "allow {rule} from 0.0.0.0/0" opens it (the group lets in replies to TCP and UDP the node ' +
+				"opened, not ICMP: echo replies need an ICMP rule, as the course's OpenStack showed)",
 		);
 	}
 	return rules;
@@ -267,8 +283,16 @@ const forwardName = (f: { proto: string; hostPort: number }) =>
  */
 function dockerRules(v: Moment, engine: PlanNode): Rule[] {
 	const rules: Rule[] = [];
-	const add = (id: string, table: Table, chain: Chain, match: Match, action: Action, why: string, hint?: string) =>
-		rules.push({ id: `${engine.name}/docker/${id}`, table, chain, match, action, why, hint, by: 'docker' });
+	const add = (
+		id: string,
+		table: Table,
+		chain: Chain,
+		match: Match,
+		action: Action,
+		why: string,
+		hint?: string,
+		hides?: Rule['hides'],
+	) => rules.push({ id: `${engine.name}/docker/${id}`, table, chain, match, action, why, hint, hides, by: 'docker' });
 	const networks = v.plan.networks.filter((n) => n.engine === engine.name);
 	/** Docker's own name for a network (docker0, not vm-docker0). */
 	const called = (name: string) => name.replace(`${engine.name}-`, '');
@@ -326,6 +350,7 @@ function dockerRules(v: Moment, engine: PlanNode): Rule[] {
 			`Docker masquerades ${called(net.name)} (${net.subnet}) behind ${engine.name}`,
 			`{dst} is on ${engine.name}'s Docker network ${called(net.name)} (${net.subnet}): Docker's NAT hides it inside ` +
 				`${engine.name}, so nothing outside routes there; publish a port (-p) to reach it`,
+			'always',
 		);
 	return rules;
 }
