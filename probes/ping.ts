@@ -125,6 +125,7 @@ export const ping = defineProbe({
 	async run({ address, options }, { network }) {
 		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
 		const count = options.count ?? 3;
+		if (network.command) return nodePing(network, address, count, timeout);
 		const started = performance.now();
 		const rtts: number[] = [];
 		let failure: (Error & { source?: string }) | undefined;
@@ -164,3 +165,51 @@ export const ping = defineProbe({
 		return { ...classifyError(failure), ms, evidence };
 	},
 });
+
+/**
+ * ping on a real machine: the node's own `ping` (iputils or busybox), its output read back — replies, loss, rtt, the
+ * ICMP error and who sent it. Its timeout is whole seconds (at least one).
+ */
+async function nodePing(network: NodeNetwork, address: string, count: number, timeout: number): Promise<ProbeResult> {
+	const started = performance.now();
+	if (!/^[0-9.]+$/.test(address)) return { status: 'error', detail: `not an IPv4 address: ${address}`, ms: 0 };
+	const seconds = Math.max(1, Math.ceil(timeout / 1000));
+	const { exitCode, output } = await network.command!(
+		`LC_ALL=C ping -n -c ${count} -W ${seconds} ${address} 2>&1`,
+		count * seconds * 1000 + 5000,
+	);
+	return { ...readPing(output, exitCode, timeout), ms: performance.now() - started };
+}
+
+/** What a ping's output says (iputils' and busybox's wording). */
+export function readPing(output: string, exitCode: number | null, timeout: number): Omit<ProbeResult, 'ms'> {
+	const rtt = [...output.matchAll(/time[=<]([\d.]+) ?ms/g)].map((m) => Number(m[1]));
+	const stats = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
+	const summary = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(output);
+	const ttl = /ttl=(\d+)/.exec(output)?.[1];
+	const evidence = {
+		transmitted: stats ? Number(stats[1]) : undefined,
+		received: stats ? Number(stats[2]) : rtt.length,
+		rtt,
+		statistics: stats?.[0],
+		output: output.trim(),
+		...(ttl ? { ttl: Number(ttl) } : {}),
+	};
+	const unreachable = /From (\S+).*(?:Unreachable|unreachable)/.exec(output);
+	if (stats && Number(stats[2]) > 0 && exitCode === 0) {
+		const [min, avg, max] = summary ? summary.slice(1, 4).map(Number) : [0, 0, 0];
+		return {
+			status: 'ok',
+			detail: `${stats[2]}/${stats[1]} replies, rtt min/avg/max ${summary?.slice(1, 4).join('/') ?? '?'} ms`,
+			evidence: { ...evidence, min, avg, max },
+		};
+	}
+	if (/network is unreachable/i.test(output))
+		return { status: 'no-route', detail: 'no route: Network is unreachable', evidence };
+	if (unreachable)
+		return { status: 'unreachable', detail: `destination unreachable, reported by ${unreachable[1]}`, evidence };
+	if (/not found|No such file/i.test(output) && !stats)
+		return { status: 'error', detail: `the node has no ping: ${output.trim().split('\n')[0]}`, evidence };
+	if (stats) return { ...timedOut(timeout), evidence };
+	return { status: 'error', detail: output.trim().split('\n')[0] || `ping exited ${exitCode}`, evidence };
+}

@@ -28,7 +28,9 @@ export const tcp = defineProbe({
 			socket.once('connect', () =>
 				done({
 					status: 'ok',
-					detail: `connected to ${address}:${port} from ${socket.localAddress}:${socket.localPort}`,
+					detail: `connected to ${address}:${port}${
+						socket.localAddress ? ` from ${socket.localAddress}:${socket.localPort}` : ' (opened by the node, over SSH)'
+					}`,
 				}),
 			);
 			socket.once('error', (error) => done(classifyError(error)));

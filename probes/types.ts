@@ -84,6 +84,11 @@ export interface NodeNetwork {
 	udp(): UdpSocket;
 	/** Keeps a socket open between probes until the node's network is closed. */
 	hold(resource: { close(): void }): void;
+	/**
+	 * Runs a command on the node and gives its output: a real machine (reached over SSH) has no network this process
+	 * can enter, so a probe that needs raw sockets (ping) runs the node's own tool instead.
+	 */
+	command?(line: string, timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
 }
 
 // Inside the lab a reply takes well under a millisecond; a quarter second of silence is a drop

@@ -41,6 +41,9 @@ const runOptions = (command: Command) =>
 			positiveInteger,
 		)
 		.option('--backend <name>', 'backend that builds the lab', 'netns')
+		.option('--on <inventory>', 'run on real machines: an inventory says how to reach each node over SSH')
+		.option('--known-hosts <file>', 'host keys to check real machines against (default ~/.ssh/known_hosts)')
+		.option('--trust-new-hosts', "record the host key of a machine seen for the first time (ssh's accept-new)")
 		.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');
 
 function positiveInteger(value: string): number {

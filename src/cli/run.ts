@@ -9,6 +9,7 @@ import {
 } from '../../reporters/index.js';
 import { loadBackend } from '../backends/index.js';
 import { buildPlan } from '../plan/build.js';
+import type { Inventory } from '../backends/ssh/inventory.js';
 import type { Plan } from '../plan/types.js';
 import { runPlan } from '../run/engine.js';
 import type { Reporter } from '../run/types.js';
@@ -25,6 +26,10 @@ export interface RunFlags {
 	allowExternal?: boolean;
 	concurrency?: number;
 	backend: string;
+	/** An inventory of real machines to run the scenario on, instead of building it. */
+	on?: string;
+	knownHosts?: string;
+	trustNewHosts?: boolean;
 }
 
 /** Loads and validates every file before anything is built: one bad file builds nothing. */
@@ -35,8 +40,21 @@ export async function planAll(files: string[], flags: { allowExternal?: boolean 
 }
 
 export async function run(files: string[], flags: RunFlags, argv: string[]): Promise<number> {
-	const plans = await planAll(files, flags);
-	const backend = await loadBackend(flags.backend);
+	let plans = await planAll(files, flags);
+	let backend = await loadBackend(flags.backend);
+	if (flags.on) {
+		// A real lab: the scenario's checks run from its machines, to the addresses the inventory gives its nodes.
+		const { loadInventory } = await import('../backends/ssh/inventory.js');
+		const { realBackend } = await import('../backends/ssh/index.js');
+		const inventories = await Promise.all(plans.map((plan) => loadInventory(flags.on!, plan)));
+		plans = plans.map((plan, i) => onRealMachines(plan, inventories[i]));
+		backend = realBackend({
+			inventory: inventories[0],
+			knownHosts: flags.knownHosts,
+			trustNewHosts: flags.trustNewHosts,
+			onNewHost: (line) => console.log(chalk.dim(`recorded the host key of ${line}`)),
+		});
+	}
 	await backend.clean('dead');
 	const reporters: Reporter[] = [terminalReporter({ quiet: flags.quiet, verbose: flags.verbose })];
 	if (flags.report !== false) reporters.push(markdownReporter(flags.report ?? 'report.md'));
@@ -124,4 +142,20 @@ function sshHints(plan: Plan, key: string | undefined): string[] {
 				return login(from, sshd.port, node.interfaces[0].address);
 			}),
 	);
+}
+
+/** The plan with each node's address where the inventory says other nodes reach it (`address:`), for every check. */
+function onRealMachines(plan: Plan, inventory: Inventory): Plan {
+	const moved = new Map(
+		[...inventory.nodes.values()].flatMap((n) => (n.address ? [[n.name, n.address] as const] : [])),
+	);
+	if (moved.size === 0) return plan;
+	return {
+		...plan,
+		checks: plan.checks.map((c) =>
+			c.to.node && moved.has(c.to.node) && !c.to.label.includes('@')
+				? { ...c, to: { ...c.to, address: moved.get(c.to.node)! } }
+				: c,
+		),
+	};
 }

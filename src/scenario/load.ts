@@ -17,13 +17,18 @@ export interface LoadedScenario {
 export const MAX_SCENARIO_BYTES = 1024 * 1024;
 
 export async function loadScenario(file: string): Promise<LoadedScenario> {
+	return parseScenario(shownPath(file), await readScenario(file));
+}
+
+/** A file as the user knows it: relative to here when it is below here. */
+export function shownPath(file: string): string {
 	const shown = relative(process.cwd(), file);
-	return parseScenario(shown && !shown.startsWith('..') ? shown : file, await readScenario(file));
+	return shown && !shown.startsWith('..') ? shown : file;
 }
 
 /** The file's text: a regular file of at most MAX_SCENARIO_BYTES, read without blocking on a FIFO or a device. */
-async function readScenario(file: string): Promise<string> {
-	const cannot = (reason: string, hint?: string) => new UsageError(`cannot read scenario ${file}: ${reason}`, hint);
+export async function readScenario(file: string, what = 'scenario'): Promise<string> {
+	const cannot = (reason: string, hint?: string) => new UsageError(`cannot read ${what} ${file}: ${reason}`, hint);
 	// O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
 	const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch((error: NodeJS.ErrnoException) => {
 		throw cannot(
@@ -58,11 +63,26 @@ async function readScenario(file: string): Promise<string> {
 }
 
 export function parseScenario(file: string, text: string): LoadedScenario {
+	const { data, source } = parseYaml(file, text, scenarioSchema, knownKeys);
+	return { scenario: data, source };
+}
+
+/**
+ * YAML validated by `schema`, or a ScenarioError listing every problem with its position (`keys`: what an object at
+ * a path accepts, for "did you mean").
+ */
+export function parseYaml<T>(
+	file: string,
+	text: string,
+	schema: z.ZodType<T>,
+	keys: (path: Path) => string[],
+	what = 'scenario',
+): { data: T; source: Source } {
 	const source = Source.parse(file, text);
 	const data: unknown = source.toJS() ?? {};
-	const result = scenarioSchema.safeParse(data);
+	const result = schema.safeParse(data);
 	if (!result.success) {
-		const problems = result.error.issues.map((issue) => describeIssue(source, data, issue));
+		const problems = result.error.issues.map((issue) => describeIssue(source, data, issue, keys, what));
 		// "`nodes` is missing" adds nothing when the same object has a key that is a typo of it.
 		const typos = new Set(problems.flatMap((p) => (p.typoOf ? [p.typoOf] : [])));
 		throw new ScenarioError(
@@ -71,7 +91,7 @@ export function parseScenario(file: string, text: string): LoadedScenario {
 				.sort((a, b) => a.at.line - b.at.line || a.at.col - b.at.col),
 		);
 	}
-	return { scenario: result.data, source };
+	return { data: result.data, source };
 }
 
 type Problem = { at: SourcePosition; message: string; hint?: string; typoOf?: string; missing?: string };
@@ -83,9 +103,15 @@ const valueAt = (data: unknown, path: Path): unknown =>
 		data,
 	);
 
-function describeIssue(source: Source, data: unknown, issue: z.core.$ZodIssue): Problem {
+function describeIssue(
+	source: Source,
+	data: unknown,
+	issue: z.core.$ZodIssue,
+	knownKeys: (path: Path) => string[],
+	what: string,
+): Problem {
 	const path = issue.path as Path;
-	const field = path.length > 0 ? `\`${path.join('.')}\`` : 'the scenario';
+	const field = path.length > 0 ? `\`${path.join('.')}\`` : `the ${what}`;
 	const got = valueAt(data, path);
 	const shown = got === undefined ? 'nothing' : `\`${typeof got === 'object' ? JSON.stringify(got) : String(got)}\``;
 	switch (issue.code) {

@@ -1,0 +1,189 @@
+// The real-lab backend: nothing is built. Each node of the inventory is reached over SSH (its host key checked),
+// and every probe runs *from* the real machine named as its source. Nothing is left on the machines: no file, no
+// process — a connection each, closed at the end.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import pLimit from 'p-limit';
+import type { Client, ConnectConfig } from 'ssh2';
+import { probeOf } from '../../../probes/index.js';
+import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
+import type { Backend, Lab } from '../types.js';
+import { checkHostKey, defaultKnownHosts } from './hostkeys.js';
+import type { Inventory, InventoryNode } from './inventory.js';
+import { RemoteNetwork } from './remote.js';
+
+export interface RealOptions {
+	inventory: Inventory;
+	knownHosts?: string;
+	trustNewHosts?: boolean;
+	/** Called with each host key recorded (--trust-new-hosts). */
+	onNewHost?: (line: string) => void;
+}
+
+// sshd refuses new sessions past MaxSessions (10) on one connection: commands on a node run at most this many at once.
+const COMMANDS_PER_NODE = 8;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+export function realBackend(options: RealOptions): Backend {
+	return {
+		name: `ssh (real machines of ${options.inventory.file})`,
+		async preflight() {},
+		async build() {
+			return new RealLab(options);
+		},
+		kept: async () => [],
+		down: async () => 'labs on real machines are never built, so never kept: nothing to take down',
+		clean: async () => ({ labs: [], namespaces: 0 }),
+	};
+}
+
+type Connection = { client: Client; network: RemoteNetwork } | { error: string };
+
+class RealLab implements Lab {
+	readonly id = 'real';
+	private readonly connections = new Map<string, Promise<Connection>>();
+	private readonly limits = new Map<string, ReturnType<typeof pLimit>>();
+	private closed = false;
+
+	constructor(private readonly options: RealOptions) {}
+
+	private connection(name: string): Promise<Connection> {
+		let found = this.connections.get(name);
+		if (!found) {
+			found = this.open(name);
+			this.connections.set(name, found);
+		}
+		return found;
+	}
+
+	private async open(name: string): Promise<Connection> {
+		const node = this.options.inventory.nodes.get(name);
+		if (!node) return { error: `${name} is not in the inventory ${this.options.inventory.file}` };
+		const config = await this.config(node).catch((error: Error) => error.message);
+		if (typeof config === 'string') return { error: `${name}: ${config}` };
+		let sock: ConnectConfig['sock'];
+		if (node.via) {
+			const via = await this.connection(node.via);
+			if ('error' in via) return { error: `${name} is reached through ${node.via}, and ${via.error}` };
+			sock = via.network.connect(node.host, node.port) as unknown as ConnectConfig['sock'];
+		}
+		const { Client } = (await import('ssh2')).default;
+		return new Promise((resolve) => {
+			const client = new Client();
+			let verdict: ReturnType<typeof checkHostKey> | undefined;
+			const where = `${node.user}@${node.host}:${node.port}`;
+			client.on('ready', () => resolve({ client, network: new RemoteNetwork(client, name) }));
+			client.on('error', (error: Error & { level?: string }) => {
+				client.end();
+				const why =
+					verdict && !verdict.ok
+						? `${verdict.why} — ${verdict.hint}`
+						: error.level === 'client-authentication'
+							? `${where} refused the login (${node.passwordEnv ? 'password' : 'key'} not accepted)`
+							: error.level === 'client-timeout'
+								? `${where} did not answer SSH within ${CONNECT_TIMEOUT_MS / 1000} s`
+								: `cannot reach ${where}: ${error.message}`;
+				resolve({ error: `${name}: ${why}` });
+			});
+			client.connect({
+				...config,
+				sock,
+				host: node.host,
+				port: node.port,
+				username: node.user,
+				readyTimeout: CONNECT_TIMEOUT_MS,
+				hostVerifier: (key: Buffer) => {
+					verdict = checkHostKey(
+						this.options.knownHosts ?? defaultKnownHosts(),
+						node.host,
+						node.port,
+						key,
+						this.options.trustNewHosts ?? false,
+					);
+					if (verdict.ok && verdict.added) this.options.onNewHost?.(verdict.added);
+					return verdict.ok;
+				},
+			});
+		});
+	}
+
+	/** How to log in: the inventory's key, a password from the environment, the agent, or ~/.ssh's keys. */
+	private async config(node: InventoryNode): Promise<Partial<ConnectConfig>> {
+		if (node.passwordEnv) {
+			const password = process.env[node.passwordEnv];
+			if (password === undefined)
+				throw new Error(`the environment variable ${node.passwordEnv} (its password) is not set`);
+			return { password, tryKeyboard: false };
+		}
+		if (node.key) {
+			if (!existsSync(node.key)) throw new Error(`no key file ${node.key}`);
+			return { privateKey: readFileSync(node.key) };
+		}
+		if (process.env.SSH_AUTH_SOCK) return { agent: process.env.SSH_AUTH_SOCK };
+		const key = ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((k) => join(homedir(), '.ssh', k)).find(existsSync);
+		if (!key) throw new Error('no way to log in: give `key:` or `password_env:`, or start an ssh-agent');
+		return { privateKey: readFileSync(key) };
+	}
+
+	private limit(name: string) {
+		let limit = this.limits.get(name);
+		if (!limit) {
+			limit = pLimit(COMMANDS_PER_NODE);
+			this.limits.set(name, limit);
+		}
+		return limit;
+	}
+
+	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
+		const probe = probeOf(request.probe);
+		if (!probe) return { status: 'error', detail: `no probe "${request.probe}"`, ms: 0 };
+		const connection = await this.connection(from);
+		if (this.closed) return { status: 'error', detail: 'the run was stopped', ms: 0 };
+		if ('error' in connection) return { status: 'error', detail: connection.error, ms: 0 };
+		const network = connection.network;
+		const limited = {
+			...network,
+			connect: network.connect.bind(network),
+			udp: network.udp.bind(network),
+			within: network.within.bind(network),
+			hold: network.hold.bind(network),
+			command: (line: string, ms: number) => this.limit(from)(() => network.command(line, ms)),
+		};
+		try {
+			// An ssh probe logs in to its target as the inventory logs in to that node.
+			const sshKeyFile = request.node ? this.options.inventory.nodes.get(request.node)?.key : undefined;
+			return await probe.run(request, { network: limited, sshKeyFile, exec: (command) => this.exec(from, command) });
+		} catch (error) {
+			return { status: 'error', detail: `${from}: ${(error as Error).message}`, ms: 0 };
+		}
+	}
+
+	async act(): Promise<{ ok: boolean; detail: string }> {
+		return { ok: false, detail: 'a real lab is checked as it is: labcheck changes nothing on real machines' };
+	}
+
+	async exec(node: string, command: string): Promise<{ exitCode: number; output: string }> {
+		const connection = await this.connection(node);
+		if ('error' in connection) throw new Error(connection.error);
+		const { exitCode, output } = await this.limit(node)(() => connection.network.command(command, 30_000));
+		return { exitCode: exitCode ?? 255, output };
+	}
+
+	async detach(): Promise<void> {
+		await this.teardown();
+	}
+
+	/** Closes every connection: nothing of the run stays on the machines. */
+	async teardown(): Promise<void> {
+		this.closed = true;
+		for (const pending of this.connections.values()) {
+			const connection = await pending;
+			if ('client' in connection) {
+				connection.network.close();
+				connection.client.end();
+			}
+		}
+		this.connections.clear();
+	}
+}

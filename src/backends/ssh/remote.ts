@@ -1,0 +1,128 @@
+// A real node as probes see it: its network is reached over SSH. A TCP connection is opened *by the node*
+// (SSH port forwarding, direct-tcpip: sshd connects from the node, so the packets really leave from it); a command
+// runs in its shell. No raw socket, no UDP yet: the probes that need them say so.
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { Client, ClientChannel } from 'ssh2';
+import type { NodeNetwork } from '../../../probes/types.js';
+
+/** sshd says why it could not connect in words (strerror): back to the errno a local connect would give. */
+function channelError(error: Error): NodeJS.ErrnoException {
+	const failed = error as NodeJS.ErrnoException;
+	const text = error.message;
+	failed.code = /refused/i.test(text)
+		? 'ECONNREFUSED'
+		: /no route to host/i.test(text)
+			? 'EHOSTUNREACH'
+			: /network is unreachable/i.test(text)
+				? 'ENETUNREACH'
+				: /timed out/i.test(text)
+					? 'ETIMEDOUT'
+					: undefined;
+	return failed;
+}
+
+/** A TCP connection the node opens, as a socket: 'connect' once sshd connected, 'error' with the errno otherwise. */
+class Forwarded extends Duplex {
+	connecting = true;
+	private channel?: ClientChannel;
+	private pending: Array<[Buffer, (error?: Error | null) => void]> = [];
+
+	constructor(client: Client, address: string, port: number) {
+		super();
+		client.forwardOut('127.0.0.1', 0, address, port, (error, channel) => {
+			if (this.destroyed) return channel?.close();
+			if (error) return this.destroy(channelError(error));
+			this.channel = channel;
+			this.connecting = false;
+			channel.on('data', (data: Buffer) => {
+				if (!this.push(data)) channel.pause();
+			});
+			channel.on('end', () => this.push(null));
+			channel.on('close', () => this.destroy());
+			for (const [data, done] of this.pending.splice(0)) channel.write(data, done);
+			this.emit('connect');
+		});
+	}
+
+	override _read(): void {
+		this.channel?.resume();
+	}
+	override _write(data: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+		if (this.channel) this.channel.write(data, done);
+		else this.pending.push([data, done]);
+	}
+	override _final(done: () => void): void {
+		this.channel?.end();
+		done();
+	}
+	override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+		this.channel?.close();
+		done(error);
+	}
+	// What http and ssh2 ask of a socket.
+	setTimeout(): this {
+		return this;
+	}
+	setNoDelay(): this {
+		return this;
+	}
+	setKeepAlive(): this {
+		return this;
+	}
+	ref(): this {
+		return this;
+	}
+	unref(): this {
+		return this;
+	}
+}
+
+export class RemoteNetwork implements NodeNetwork {
+	private readonly held: Array<{ close(): void }> = [];
+
+	constructor(
+		private readonly client: Client,
+		readonly node: string,
+	) {}
+
+	within<T>(): T {
+		throw new Error(`${this.node} is a real machine: labcheck cannot open raw sockets on it`);
+	}
+
+	connect(address: string, port: number): Socket {
+		return new Forwarded(this.client, address, port) as unknown as Socket;
+	}
+
+	udp(): never {
+		throw new Error('UDP probes from a real machine are not supported yet (no UDP over SSH)');
+	}
+
+	hold(resource: { close(): void }): void {
+		this.held.push(resource);
+	}
+
+	command(line: string, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+		return new Promise((resolve) => {
+			this.client.exec(line, (error, stream) => {
+				if (error) return resolve({ exitCode: null, output: `cannot run a command on ${this.node}: ${error.message}` });
+				let output = '';
+				const timer = setTimeout(() => stream.close(), timeoutMs);
+				stream.on('data', (d: Buffer) => {
+					output += d.toString();
+				});
+				stream.stderr.on('data', (d: Buffer) => {
+					output += d.toString();
+				});
+				stream.on('close', (code: number | null) => {
+					clearTimeout(timer);
+					resolve({ exitCode: code, output });
+				});
+			});
+		});
+	}
+
+	close(): void {
+		for (const resource of this.held.splice(0)) resource.close();
+	}
+}

@@ -1,0 +1,156 @@
+// Real labs: the same scenario, run with `--on inventory` on machines that exist. The machines here are a lab
+// labcheck built itself (`labcheck up`: sshd on every node), reached over SSH from its host node's network —
+// never anything outside it. The matrix must equal the embedded run's; host keys are checked; a password never
+// shows; a node that cannot be reached is an error naming it while the others are still probed; and nothing of
+// the run stays on the machines.
+import test from 'ava';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { BIN, labcheck, ROOT } from './helpers/cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-'));
+const SCENARIO = 'fixtures/real/lab.yaml';
+let lab = '';
+
+type Result = { id: string; actual: string; status: string; detail: string; seenFrom?: string };
+const results = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
+const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
+
+/** sshd sessions alive in the lab: a run over SSH must leave none. */
+const sessions = async () =>
+	(await execa('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => /^sshd: \S+@|^sshd: root \[/.test(l)).length;
+
+function inventory(name: string, nodes: Record<string, string>): string {
+	const file = join(tmp, `${name}.inventory.yaml`);
+	writeFileSync(
+		file,
+		`nodes:\n${Object.entries(nodes)
+			.map(([n, spec]) => `  ${n}: ${spec}\n`)
+			.join('')}`,
+	);
+	return file;
+}
+const key = () => `/run/labcheck/${lab}/id_ed25519`;
+const good = () =>
+	inventory('good', {
+		host: `{ ssh: root@10.1.5.22, key: ${key()} }`,
+		neighbour: `{ ssh: root@10.1.5.39, key: ${key()} }`,
+		vm: `{ ssh: root@10.1.5.22:1234, key: ${key()} }`,
+	});
+
+/** `labcheck run --on` from the lab's host node: its network, the machine's files. */
+const onReal = (inv: string, ...more: string[]) =>
+	execa('ip', ['netns', 'exec', `lc-${lab}-host`, process.execPath, BIN, 'run', SCENARIO, '--on', inv, ...more], {
+		cwd: ROOT,
+		reject: false,
+		env: { FORCE_COLOR: '0', LC_TEST_PASSWORD: 'hunter2-real' },
+		all: true,
+	});
+
+test.before(async () => {
+	await labcheck(['clean']);
+	const up = await labcheck(['up', SCENARIO]);
+	lab = /lab (\w{4}) is up/.exec(String(up.stdout))?.[1] ?? '';
+	if (!lab) throw new Error(`labcheck up failed: ${up.stdout}${up.stderr}`);
+});
+
+test.after.always(async () => {
+	await labcheck(['down']);
+});
+
+test.serial(
+	'the scenario on the real machines gives the embedded run’s matrix, and leaves no session behind',
+	async (t) => {
+		const embedded = join(tmp, 'embedded.json');
+		t.is((await labcheck(['run', SCENARIO, '--json', embedded, '--no-report'])).exitCode, 0);
+		const before = await sessions();
+		const knownHosts = join(tmp, 'known_hosts');
+		const json = join(tmp, 'real.json');
+		const run = await onReal(good(), '--known-hosts', knownHosts, '--trust-new-hosts', '--json', json, '--no-report');
+		t.is(run.exitCode, 0, run.all);
+		const real = byId(results(json));
+		for (const r of results(embedded)) t.is(real[r.id]?.actual, r.actual, `${r.id}: ${real[r.id]?.detail}`);
+		t.is(real['ssh neighbour -> host:1234'].seenFrom, '10.0.2.2', 'the forward on the real host, seen by the real VM');
+		t.regex(real['ping vm -> neighbour'].detail, /^3\/3 replies/);
+		t.is(real['tcp vm -> neighbour:2222'].status, 'refused');
+		t.is(readFileSync(knownHosts, 'utf8').trim().split('\n').length, 3, 'three machines recorded: host, neighbour, vm');
+		t.regex(run.all!, /recorded the host key of \[10\.1\.5\.22\]:1234 SHA256:/);
+		// Known now: a second run needs no --trust-new-hosts.
+		t.is((await onReal(good(), '--known-hosts', knownHosts, '--no-report')).exitCode, 0);
+		t.is(await sessions(), before, 'every SSH session of the runs is closed');
+	},
+);
+
+test.serial(
+	'an unknown host is refused with its fingerprint; a changed key is refused; the others are probed',
+	async (t) => {
+		const empty = join(tmp, 'empty_known_hosts');
+		const unknown = await onReal(good(), '--known-hosts', empty, '--json', join(tmp, 'unknown.json'), '--no-report');
+		t.is(unknown.exitCode, 1);
+		const u = byId(results(join(tmp, 'unknown.json')));
+		t.is(u['tcp host -> neighbour:22'].status, 'error');
+		t.regex(
+			u['tcp host -> neighbour:22'].detail,
+			/10\.1\.5\.22 is not in .*; its host key is SHA256:\S+ — .*--trust-new-hosts/,
+		);
+		// Neighbour's line now carries host's key: neighbour "changed", the others are as recorded.
+		const knownHosts = join(tmp, 'swapped_known_hosts');
+		await onReal(good(), '--known-hosts', knownHosts, '--trust-new-hosts', '--no-report');
+		const lines = readFileSync(knownHosts, 'utf8').trim().split('\n');
+		const hostKey = lines
+			.find((l) => l.startsWith('10.1.5.22 '))!
+			.split(' ')
+			.slice(1)
+			.join(' ');
+		writeFileSync(
+			knownHosts,
+			`${lines.map((l) => (l.startsWith('10.1.5.39 ') ? `10.1.5.39 ${hostKey}` : l)).join('\n')}\n`,
+		);
+		const json = join(tmp, 'changed.json');
+		const changed = await onReal(
+			good(),
+			'--known-hosts',
+			knownHosts,
+			'--trust-new-hosts',
+			'--json',
+			json,
+			'--no-report',
+		);
+		t.is(changed.exitCode, 1);
+		const c = byId(results(json));
+		t.regex(c['ssh neighbour -> host:1234'].detail, /host key of 10\.1\.5\.39 changed/);
+		t.is(c['ssh neighbour -> host:1234'].status, 'error');
+		t.is(c['tcp host -> neighbour:22'].actual, 'reachable', 'host is still probed');
+		t.is(c['http vm -> neighbour'].actual, 'reachable', 'vm is still probed');
+		t.true(readFileSync(knownHosts, 'utf8').includes(`10.1.5.39 ${hostKey}`), '--trust-new-hosts never replaces a key');
+	},
+);
+
+test.serial('a refused password is named and never shown; a node that does not answer SSH is named', async (t) => {
+	const knownHosts = join(tmp, 'kh3');
+	const inv = inventory('broken', {
+		host: `{ ssh: root@10.1.5.22, key: ${key()} }`,
+		neighbour: '{ ssh: root@10.1.5.39, password_env: LC_TEST_PASSWORD }',
+		vm: `{ ssh: root@10.1.5.22:2, key: ${key()} }`,
+	});
+	const json = join(tmp, 'broken.json');
+	const report = join(tmp, 'broken.md');
+	const done = await onReal(inv, '--known-hosts', knownHosts, '--trust-new-hosts', '--json', json, '--report', report);
+	t.is(done.exitCode, 1, done.all);
+	const r = byId(results(json));
+	t.regex(r['ssh neighbour -> host:1234'].detail, /neighbour: root@10\.1\.5\.39:22 refused the login \(password/);
+	t.regex(r['exec vm -- test -e /etc/hostname'].detail, /vm: cannot reach root@10\.1\.5\.22:2/);
+	t.is(r['tcp host -> neighbour:22'].actual, 'reachable', 'host is still probed');
+	const everything = done.all! + readFileSync(json, 'utf8') + readFileSync(report, 'utf8');
+	t.false(everything.includes('hunter2-real'), 'the password never reaches an output');
+});
+
+test.serial('a bad inventory is refused with its position, and nothing is contacted', async (t) => {
+	const inv = inventory('typo', { hots: '{ ssh: root@10.1.5.22 }', vm: '{ ssh: "root@10.1.5.22:99999" }' });
+	const run = await labcheck(['run', SCENARIO, '--on', inv, '--no-report']);
+	t.is(run.exitCode, 2);
+	t.regex(String(run.stderr), /typo\.inventory\.yaml:2:3: the scenario has no node "hots" — did you mean "host"\?/);
+	t.regex(String(run.stderr), /typo\.inventory\.yaml:3:\d+: port 99999 is out of range/);
+});
