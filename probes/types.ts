@@ -31,6 +31,11 @@ export interface ProbeResult {
 	mismatch?: string;
 	/** The source address the target saw, when the target could tell us (labcheck services, sshd). */
 	seenFrom?: string;
+	/**
+	 * The probe could not run at all (its source, a real machine, could not be reached): no expectation holds on it,
+	 * not even "unreachable".
+	 */
+	unprobed?: boolean;
 	/** Tool-shaped evidence for the report: ping statistics, HTTP status and body, SSH banner and output. */
 	evidence?: Record<string, unknown>;
 }

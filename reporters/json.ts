@@ -20,6 +20,7 @@ export const toJson = (summary: RunSummary) => ({
 	interrupted: summary.interrupted,
 	notRun: summary.notRun,
 	environment: summary.environment,
+	machines: summary.machines,
 	plan: summary.plan,
 	actions: summary.actions.map((a) => ({
 		step: a.step,
@@ -65,6 +66,7 @@ export function fromJson(data: Saved): RunSummary {
 		passed: data.passed,
 		failed: data.failed,
 		environment: data.environment,
+		machines: data.machines,
 		interrupted: data.interrupted,
 		notRun: data.notRun,
 		actions: data.actions.map((a) => ({

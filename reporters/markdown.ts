@@ -95,6 +95,7 @@ export function renderMarkdown(summary: RunSummary): string {
 		`**${verdict}** Scenario \`${plan.file}\`, lab \`${summary.labId}\`, ${(summary.durationMs / 1000).toFixed(2)} s.`,
 		'',
 	);
+	if (summary.machines) lines.push(...machinesSection(summary.machines));
 	lines.push('## Topology', '', '```mermaid', mermaid(plan), '```', '');
 	lines.push(...topology(plan));
 	lines.push(
@@ -197,4 +198,29 @@ export function markdownReporter(path: string): Reporter {
 			await writeFile(path, runs.join('\n\n'));
 		},
 	};
+}
+
+/** Measured on real machines: what each said of itself, beside the scenario's topology below; what was contacted. */
+function machinesSection(machines: NonNullable<RunSummary['machines']>): string[] {
+	return [
+		'## Measured on real machines',
+		'',
+		`Nothing was built: each probe ran from the machine named as its source, reached over SSH as the inventory ` +
+			`\`${machines.inventory}\` says. What each machine reports of itself:`,
+		'',
+		table(
+			['node', 'reached as', 'addresses', 'routes'],
+			machines.nodes.map((n) => [
+				n.node,
+				n.reachedAs,
+				n.error ? `**not reached**: ${n.error}` : (n.addresses ?? []).join('<br>') || '—',
+				(n.routes ?? []).join('<br>') || '—',
+			]),
+		),
+		'',
+		'Contacted by this run:',
+		'',
+		...machines.contacted.map((c) => `- ${c}`),
+		'',
+	];
 }

@@ -81,7 +81,11 @@ export function terminalReporter(
 				: ok
 					? chalk.green.bold(`✔ ${text}`)
 					: chalk.red.bold(`✖ ${text}`);
-			out(`\n${verdict} ${chalk.dim(`in ${(summary.durationMs / 1000).toFixed(2)} s (lab ${summary.labId})`)}`);
+			const where = summary.machines
+				? `on the real machines of ${summary.machines.inventory}, ` +
+					`${summary.machines.contacted.length} endpoints contacted`
+				: `lab ${summary.labId}`;
+			out(`\n${verdict} ${chalk.dim(`in ${(summary.durationMs / 1000).toFixed(2)} s (${where})`)}`);
 		},
 	};
 }

@@ -14,7 +14,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-'));
 const SCENARIO = 'fixtures/real/lab.yaml';
 let lab = '';
 
-type Result = { id: string; actual: string; status: string; detail: string; seenFrom?: string };
+type Result = { id: string; actual: string; passed: boolean; status: string; detail: string; seenFrom?: string };
 const results = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
 const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
 
@@ -68,11 +68,29 @@ test.serial(
 		const before = await sessions();
 		const knownHosts = join(tmp, 'known_hosts');
 		const json = join(tmp, 'real.json');
-		const run = await onReal(good(), '--known-hosts', knownHosts, '--trust-new-hosts', '--json', json, '--no-report');
+		const report = join(tmp, 'real.md');
+		const run = await onReal(
+			good(),
+			'--known-hosts',
+			knownHosts,
+			'--trust-new-hosts',
+			'--json',
+			json,
+			'--report',
+			report,
+		);
 		t.is(run.exitCode, 0, run.all);
+		const md = readFileSync(report, 'utf8');
+		t.true(md.includes('## Measured on real machines'), 'the report says where it was measured');
+		t.regex(md, /\| vm \| root@10\.1\.5\.22:1234 \| 10\.0\.2\.15\/24 \| default via 10\.0\.2\.2 /, "the VM's own view");
+		t.regex(md, /- ssh root@10\.1\.5\.39:22\n/);
+		t.regex(md, /- http 10\.1\.5\.39:50000 from vm\n/, 'every address contacted is listed');
+		t.regex(run.all!, /on the real machines of .*good\.inventory\.yaml/);
 		const real = byId(results(json));
 		for (const r of results(embedded)) t.is(real[r.id]?.actual, r.actual, `${r.id}: ${real[r.id]?.detail}`);
 		t.is(real['ssh neighbour -> host:1234'].seenFrom, '10.0.2.2', 'the forward on the real host, seen by the real VM');
+		const diff = await labcheck(['diff', embedded, json]);
+		t.is(diff.stdout, 'no connectivity changed\n', 'labcheck diff: the real lab does what the model and the lab do');
 		t.regex(real['ping vm -> neighbour'].detail, /^3\/3 replies/);
 		t.is(real['tcp vm -> neighbour:2222'].status, 'refused');
 		t.is(readFileSync(knownHosts, 'utf8').trim().split('\n').length, 3, 'three machines recorded: host, neighbour, vm');
@@ -143,8 +161,37 @@ test.serial('a refused password is named and never shown; a node that does not a
 	t.regex(r['ssh neighbour -> host:1234'].detail, /neighbour: root@10\.1\.5\.39:22 refused the login \(password/);
 	t.regex(r['exec vm -- test -e /etc/hostname'].detail, /vm: cannot reach root@10\.1\.5\.22:2/);
 	t.is(r['tcp host -> neighbour:22'].actual, 'reachable', 'host is still probed');
+	t.false(r['ping neighbour -> vm'].passed, 'a node that was never reached proves nothing, not even "unreachable"');
 	const everything = done.all! + readFileSync(json, 'utf8') + readFileSync(report, 'utf8');
 	t.false(everything.includes('hunter2-real'), 'the password never reaches an output');
+});
+
+test.serial('a class at once: one inventory per student, one report each, and a grading sheet', async (t) => {
+	const alice = good();
+	const bob = inventory('bob', {
+		host: `{ ssh: root@10.1.5.22, key: ${key()} }`,
+		neighbour: `{ ssh: root@10.1.5.39, key: ${key()} }`,
+		vm: `{ ssh: root@10.1.5.22:2, key: ${key()} }`, // Bob's forward is missing
+	});
+	const dir = join(tmp, 'class');
+	const run = await onReal(
+		alice,
+		bob,
+		'--known-hosts',
+		join(tmp, 'kh-class'),
+		'--trust-new-hosts',
+		'--reports-dir',
+		dir,
+	);
+	t.is(run.exitCode, 1, run.all);
+	t.regex(run.all!, /✔ good\s+9\/9 held/);
+	t.regex(run.all!, /✖ bob\s+4\/9 held/);
+	const csv = readFileSync(join(dir, 'summary.csv'), 'utf8').trim().split('\n');
+	t.true(csv[0].startsWith('inventory,held,ping host -> neighbour,'));
+	t.is(csv[1], `good,9/9,${Array(9).fill('pass').join(',')}`);
+	t.regex(csv[2], /^bob,4\/9,pass,error,/, "bob's VM is an error, not a pass, wherever it is the source");
+	t.regex(readFileSync(join(dir, 'summary.md'), 'utf8'), /\| \[bob\]\(bob\.md\) \| 4\/9 \| ✅ \| ⚠ error \|/);
+	t.regex(readFileSync(join(dir, 'bob.md'), 'utf8'), /vm: cannot reach root@10\.1\.5\.22:2/);
 });
 
 test.serial('a bad inventory is refused with its position, and nothing is contacted', async (t) => {

@@ -116,7 +116,10 @@ test('`labcheck diff` shows which cells changed between two runs', async (t) => 
 	writeFileSync(out('changed.json'), JSON.stringify(data));
 	const changed = await labcheck(['diff', out('nat.json'), out('changed.json')]);
 	t.is(changed.exitCode, 1);
-	t.is(changed.stdout, '~ ping host -> vm: unreachable (filtered) → reachable (ok)\n');
+	const [cellLine, beforeLine, afterLine] = String(changed.stdout).trimEnd().split('\n');
+	t.is(cellLine, '~ ping host -> vm: unreachable (filtered) → reachable (ok)');
+	t.regex(beforeLine, /^ {4}.*nat\.json \(lab \w{4}\): no answer within 250 ms.* — 10\.0\.2\.15 is behind host's NAT/);
+	t.regex(afterLine, /^ {4}.*changed\.json \(lab \w{4}\): /, 'both evidences, cell by cell');
 });
 
 test('`labcheck ci github` and `ci gitlab` write a job per scenario: install, run, keep the reports', async (t) => {

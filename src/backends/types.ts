@@ -29,6 +29,11 @@ export interface Lab {
 	routes?(queries: Array<{ node: string; address: string }>): Promise<Array<string | undefined>>;
 	/** Lets go of what labcheck holds only while it runs (its sockets in the nodes) and leaves the lab up. */
 	detach(): Promise<void>;
+	/**
+	 * Real machines only: what each machine says of itself (addresses, routes), and every address the run contacted —
+	 * for the report, beside what the scenario says.
+	 */
+	machines?(): Promise<RealMachines>;
 	/** Removes everything the build made. Safe to call twice and after a partial build. */
 	teardown(): Promise<void>;
 }
@@ -62,6 +67,13 @@ export interface KeptLab {
 	counters(): Promise<Map<string, Map<string, number>>>;
 	/** The route the node's kernel picks for `address` (`ip route get`). */
 	route(node: string, address: string): Promise<string>;
+}
+
+export interface RealMachines {
+	inventory: string;
+	nodes: Array<{ node: string; reachedAs: string; addresses?: string[]; routes?: string[]; error?: string }>;
+	/** SSH endpoints and probe targets, in the order first contacted. */
+	contacted: string[];
 }
 
 export interface Cleaned {

@@ -41,7 +41,12 @@ const runOptions = (command: Command) =>
 			positiveInteger,
 		)
 		.option('--backend <name>', 'backend that builds the lab', 'netns')
-		.option('--on <inventory>', 'run on real machines: an inventory says how to reach each node over SSH')
+		.option(
+			'--on <inventory...>',
+			'run on real machines: an inventory says how to reach each node over SSH ' +
+				'(several: one report each and a grading sheet)',
+		)
+		.option('--reports-dir <dir>', 'with several inventories: where their reports and summary go', 'labcheck-reports')
 		.option('--known-hosts <file>', 'host keys to check real machines against (default ~/.ssh/known_hosts)')
 		.option('--trust-new-hosts', "record the host key of a machine seen for the first time (ssh's accept-new)")
 		.option('--allow-external', 'allow probes to addresses no lab node owns (never needed for built-in scenarios)');

@@ -26,8 +26,10 @@ export interface RunFlags {
 	allowExternal?: boolean;
 	concurrency?: number;
 	backend: string;
-	/** An inventory of real machines to run the scenario on, instead of building it. */
-	on?: string;
+	/** Inventories of real machines to run the scenario on, instead of building it (several: a class at once). */
+	on?: string[];
+	/** Where a class run writes its reports and grading sheet. */
+	reportsDir?: string;
 	knownHosts?: string;
 	trustNewHosts?: boolean;
 }
@@ -42,11 +44,12 @@ export async function planAll(files: string[], flags: { allowExternal?: boolean 
 export async function run(files: string[], flags: RunFlags, argv: string[]): Promise<number> {
 	let plans = await planAll(files, flags);
 	let backend = await loadBackend(flags.backend);
+	if (flags.on && flags.on.length > 1) return (await import('./class.js')).runClass(plans, flags, argv);
 	if (flags.on) {
 		// A real lab: the scenario's checks run from its machines, to the addresses the inventory gives its nodes.
 		const { loadInventory } = await import('../backends/ssh/inventory.js');
 		const { realBackend } = await import('../backends/ssh/index.js');
-		const inventories = await Promise.all(plans.map((plan) => loadInventory(flags.on!, plan)));
+		const inventories = await Promise.all(plans.map((plan) => loadInventory(flags.on![0], plan)));
 		plans = plans.map((plan, i) => onRealMachines(plan, inventories[i]));
 		backend = realBackend({
 			inventory: inventories[0],
@@ -145,7 +148,7 @@ function sshHints(plan: Plan, key: string | undefined): string[] {
 }
 
 /** The plan with each node's address where the inventory says other nodes reach it (`address:`), for every check. */
-function onRealMachines(plan: Plan, inventory: Inventory): Plan {
+export function onRealMachines(plan: Plan, inventory: Inventory): Plan {
 	const moved = new Map(
 		[...inventory.nodes.values()].flatMap((n) => (n.address ? [[n.name, n.address] as const] : [])),
 	);

@@ -103,6 +103,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		await Promise.race([all, aborted]);
 		for (const r of slots) if (r !== undefined) results.push(r); // no spread: a step may have 250,000 results
 	};
+	let machines: RunSummary['machines'];
 	try {
 		await runStep(0);
 		for (const [k, step] of plan.steps.entries()) {
@@ -121,6 +122,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 			await runStep(k + 1);
 		}
 		if (options.keep && !stopped()) await lab.detach();
+		if (!stopped()) machines = await lab.machines?.().catch(() => undefined);
 	} finally {
 		if (!options.keep || stopped()) await lab.teardown();
 	}
@@ -135,6 +137,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		passed,
 		failed: results.length + actions.length - passed,
 		environment: environment(backend.name, options.command ?? `labcheck run ${plan.file}`),
+		...(machines ? { machines } : {}),
 	};
 	if (stopped()) {
 		summary.interrupted = String(signal!.reason ?? 'a signal');

@@ -1,6 +1,6 @@
 // What a run produces: one result per check, and the summary reporters render.
 import type { ProbeResult } from '../../probes/types.js';
-import type { ActionResult } from '../backends/types.js';
+import type { ActionResult, RealMachines } from '../backends/types.js';
 import type { Prediction } from '../model/predict.js';
 import type { Outcome, Plan, PlanAction, PlanCheck, PlanStep } from '../plan/types.js';
 
@@ -45,6 +45,8 @@ export interface RunSummary {
 	interrupted?: string;
 	/** Checks and actions the scenario has that did not finish before the interruption. */
 	notRun?: number;
+	/** Measured on real machines (`--on`): what they said of themselves, and what the run contacted. */
+	machines?: RealMachines;
 }
 
 /** Hooks a reporter may implement; each reporter is one file in reporters/. */

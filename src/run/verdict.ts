@@ -7,9 +7,10 @@ import type { RunSummary } from './types.js';
 export function judge(check: PlanCheck, result: ProbeResult): { actual: Outcome; passed: boolean } {
 	if (probeOf(check.probe)?.judged === 'run') {
 		const ran: Outcome = result.status === 'ok' && result.mismatch === undefined ? 'succeeds' : 'fails';
-		return { actual: ran, passed: ran === check.expect };
+		return { actual: ran, passed: !result.unprobed && ran === check.expect };
 	}
 	const actual: Outcome = result.status === 'ok' ? 'reachable' : 'unreachable';
+	if (result.unprobed) return { actual, passed: false };
 	if (check.expect === 'unreachable') return { actual, passed: actual === 'unreachable' };
 	return { actual, passed: actual === 'reachable' && result.mismatch === undefined };
 }

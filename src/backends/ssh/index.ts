@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import type { Client, ConnectConfig } from 'ssh2';
 import { probeOf } from '../../../probes/index.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
-import type { Backend, Lab } from '../types.js';
+import type { Backend, Lab, RealMachines } from '../types.js';
 import { checkHostKey, defaultKnownHosts } from './hostkeys.js';
 import type { Inventory, InventoryNode } from './inventory.js';
 import { RemoteNetwork } from './remote.js';
@@ -44,6 +44,8 @@ class RealLab implements Lab {
 	readonly id = 'real';
 	private readonly connections = new Map<string, Promise<Connection>>();
 	private readonly limits = new Map<string, ReturnType<typeof pLimit>>();
+	/** SSH endpoints and probe targets, in the order first contacted (the report lists them). */
+	private readonly contacted = new Set<string>();
 	private closed = false;
 
 	constructor(private readonly options: RealOptions) {}
@@ -60,6 +62,7 @@ class RealLab implements Lab {
 	private async open(name: string): Promise<Connection> {
 		const node = this.options.inventory.nodes.get(name);
 		if (!node) return { error: `${name} is not in the inventory ${this.options.inventory.file}` };
+		this.contacted.add(`ssh ${node.user}@${node.host}:${node.port}${node.via ? ` (via ${node.via})` : ''}`);
 		const config = await this.config(node).catch((error: Error) => error.message);
 		if (typeof config === 'string') return { error: `${name}: ${config}` };
 		let sock: ConnectConfig['sock'];
@@ -140,7 +143,9 @@ class RealLab implements Lab {
 		if (!probe) return { status: 'error', detail: `no probe "${request.probe}"`, ms: 0 };
 		const connection = await this.connection(from);
 		if (this.closed) return { status: 'error', detail: 'the run was stopped', ms: 0 };
-		if ('error' in connection) return { status: 'error', detail: connection.error, ms: 0 };
+		if (probe.packet)
+			this.contacted.add(`${request.probe} ${request.address}${request.port ? `:${request.port}` : ''} from ${from}`);
+		if ('error' in connection) return { status: 'error', detail: connection.error, ms: 0, unprobed: true };
 		const network = connection.network;
 		const limited = {
 			...network,
@@ -157,6 +162,27 @@ class RealLab implements Lab {
 		} catch (error) {
 			return { status: 'error', detail: `${from}: ${(error as Error).message}`, ms: 0 };
 		}
+	}
+
+	/** What each machine says of itself: its IPv4 addresses and routes (read-only commands). */
+	async machines(): Promise<RealMachines> {
+		const nodes = await Promise.all(
+			[...this.options.inventory.nodes.values()].map(async (node) => {
+				const reachedAs = `${node.user}@${node.host}:${node.port}`;
+				const connection = await this.connection(node.name);
+				if ('error' in connection) return { node: node.name, reachedAs, error: connection.error };
+				const { output } = await this.limit(node.name)(() =>
+					connection.network.command(
+						'LC_ALL=C ip -4 -o addr show 2>&1; echo @@; LC_ALL=C ip -4 route show 2>&1',
+						10_000,
+					),
+				);
+				const [addr, route = ''] = output.split('\n@@\n');
+				const addresses = [...addr.matchAll(/inet (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('127.'));
+				return { node: node.name, reachedAs, addresses, routes: route.trim().split('\n').filter(Boolean) };
+			}),
+		);
+		return { inventory: this.options.inventory.file, nodes, contacted: [...this.contacted] };
 	}
 
 	async act(): Promise<{ ok: boolean; detail: string }> {
