@@ -95,6 +95,15 @@ test.serial(
 		t.is(real['tcp vm -> neighbour:2222'].status, 'refused');
 		t.is(readFileSync(knownHosts, 'utf8').trim().split('\n').length, 3, 'three machines recorded: host, neighbour, vm');
 		t.regex(run.all!, /recorded the host key of \[10\.1\.5\.22\]:1234 SHA256:/);
+		// Jump hosts: neighbour through host, the VM through neighbour.
+		const via = inventory('via', {
+			host: `{ ssh: root@10.1.5.22, key: ${key()} }`,
+			neighbour: `{ ssh: root@10.1.5.39, key: ${key()}, via: host }`,
+			vm: `{ ssh: root@10.1.5.22:1234, key: ${key()}, via: neighbour }`,
+		});
+		const chained = await onReal(via, '--known-hosts', knownHosts, '--report', join(tmp, 'via.md'));
+		t.is(chained.exitCode, 0, chained.all);
+		t.regex(readFileSync(join(tmp, 'via.md'), 'utf8'), /- ssh root@10\.1\.5\.22:1234 \(via neighbour\)\n/);
 		// Known now: a second run needs no --trust-new-hosts.
 		t.is((await onReal(good(), '--known-hosts', knownHosts, '--no-report')).exitCode, 0);
 		t.is(await sessions(), before, 'every SSH session of the runs is closed');

@@ -75,7 +75,7 @@ class RealLab implements Lab {
 		return new Promise((resolve) => {
 			const client = new Client();
 			let verdict: ReturnType<typeof checkHostKey> | undefined;
-			const where = `${node.user}@${node.host}:${node.port}`;
+			const where = `${node.user}@${node.host}:${node.port}${node.via ? ` (through ${node.via})` : ''}`;
 			client.on('ready', () => resolve({ client, network: new RemoteNetwork(client, name) }));
 			client.on('error', (error: Error & { level?: string }) => {
 				client.end();
