@@ -1,5 +1,7 @@
 // http: one request; status, body, and the source address a labcheck service saw (header x-labcheck-peer).
 import { request } from 'node:http';
+import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { z } from 'zod';
 import { classifyError, deadline, timedOut } from './classify.js';
 import { match, text, timeout } from './options.js';
@@ -25,12 +27,17 @@ export const http = defineProbe({
 		method: text().describe('http: request method (POST when a body is given).').optional(),
 		body: text().describe('http: request body, e.g. "(5+6)*2".').optional(),
 		status: z.int().min(100).max(599).describe('http: expected status (default: any 2xx).').optional(),
+		insecure: z
+			.boolean()
+			.describe('http: accept an HTTPS certificate that is not trusted (a self-signed one).')
+			.optional(),
 	},
 	evidence(check, result) {
 		const e = (result.evidence ?? {}) as Record<string, unknown>;
 		const body = check.options.body;
 		const post = body !== undefined ? ` -d ${JSON.stringify(body)} -X POST` : '';
-		const lines = [`${check.from}$ curl${post} http://${check.to.address}:${check.to.port}/`];
+		const url = check.to.url ? check.to.label : `http://${check.to.address}:${check.to.port}/`;
+		const lines = [`${check.from}$ curl${check.options.insecure ? ' -k' : ''}${post} ${url}`];
 		if (e.status !== undefined)
 			lines.push(
 				`< HTTP ${e.status}`,
@@ -43,7 +50,7 @@ export const http = defineProbe({
 		if (result.seenFrom) lines.push(`(the service saw the request come from ${result.seenFrom})`);
 		return lines;
 	},
-	run: ({ address, port, options }, { network }) =>
+	run: ({ address, port, url, options }, { network }) =>
 		new Promise<ProbeResult>((resolve) => {
 			const timeout = options.timeout ?? HTTP_TIMEOUT_MS;
 			const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
@@ -59,13 +66,24 @@ export const http = defineProbe({
 			// reports on the next tick, before the request would listen.
 			const socket = network.connect(address, port!);
 			socket.once('error', (error) => finish(classifyError(error)));
+			// HTTPS: TLS over the node's connection, the certificate checked against the name (unless `insecure`).
+			const channel = url?.https
+				? tls.connect({
+						socket,
+						servername: isIP(url.host) ? undefined : url.host,
+						rejectUnauthorized: !options.insecure,
+					})
+				: socket;
+			if (channel !== socket)
+				channel.once('error', (error: Error) => finish({ status: 'error', detail: `TLS: ${error.message}` }));
+			const path = url?.path ?? '/';
 			const req = request(
 				{
-					host: address,
+					host: url?.host ?? address,
 					port,
 					method,
-					path: '/',
-					createConnection: () => socket,
+					path,
+					createConnection: () => channel,
 					headers: { 'content-type': 'text/plain' },
 				},
 				(res) => {
@@ -85,10 +103,15 @@ export const http = defineProbe({
 						const seenFrom = res.headers[PEER_HEADER];
 						finish({
 							status: 'ok',
-							detail: `${method} / → ${status} ${JSON.stringify(body.trim().slice(0, 80))}`,
+							detail: `${method} ${path} → ${status} ${JSON.stringify(body.trim().slice(0, 80))}`,
 							mismatch,
 							seenFrom: typeof seenFrom === 'string' ? seenFrom : undefined,
-							evidence: { request: `${method} http://${address}:${port}/`, requestBody: options.body, status, body },
+							evidence: {
+								request: `${method} ${url?.https ? 'https' : 'http'}://${url?.host ?? address}:${port}${path}`,
+								requestBody: options.body,
+								status,
+								body,
+							},
 						});
 					});
 				},

@@ -19,6 +19,8 @@ export interface ProbeRequest<O = ProbeOptions> {
 	port?: number;
 	/** The lab node that owns `address`, if one does. */
 	node?: string;
+	/** A URL target (http): HTTPS or not, the host it names (SNI, Host), the path to ask for. */
+	url?: { https: boolean; host: string; path: string };
 	options: O;
 }
 

@@ -165,3 +165,35 @@ expect:
 	t.regex(error!.message, /tcp has no option "count" \(ping has it\)/);
 	t.regex(error!.message, /tcp reads: timeout/);
 });
+
+test('URL targets: a lab node by name or address is followed; a name outside the lab is for real labs only', (t) => {
+	const yaml = (target: string) => `name: urls
+networks: { lan: { subnet: 10.0.0.0/24 } }
+nodes:
+  a: { kind: host, on: lan, address: 10.0.0.10 }
+  b: { kind: host, on: lan, address: 10.0.0.20, services: [calculator] }
+expect:
+  - http a -> ${target}: reachable
+`;
+	const plan = lab(yaml('http://b.lab:50000/health'));
+	const check = plan.checks[0];
+	t.like(check.to, {
+		node: 'b',
+		address: '10.0.0.20',
+		port: 50000,
+		url: { https: false, host: 'b.lab', path: '/health' },
+	});
+	t.is(prediction(plan, check).outcome, 'reachable');
+	const outside = t.throws(() => lab(yaml('https://app.example.org/')));
+	t.regex(
+		outside!.message,
+		/app\.example\.org is not a node of this lab — a name or an address outside the lab is for real/,
+	);
+	const real = buildPlan(parseScenario('urls.yaml', yaml('https://app.example.org/')), { real: true }).checks[0];
+	t.like(real.to, { address: 'app.example.org', port: 443, url: { https: true } });
+	t.is(
+		predict(planAt(buildPlan(parseScenario('u.yaml', yaml('https://app.example.org/')), { real: true }))[0], real),
+		undefined,
+	);
+	t.regex(t.throws(() => lab(yaml('ssh://b/')))!.message, /cannot read expectation|a URL is a target for http/);
+});

@@ -203,6 +203,86 @@ test.serial('a class at once: one inventory per student, one report each, and a 
 	t.regex(readFileSync(join(dir, 'bob.md'), 'utf8'), /vm: cannot reach root@10\.1\.5\.22:2/);
 });
 
+test.serial('URL targets: HTTPS from the real node, the certificate checked unless the check opts out', async (t) => {
+	// A self-signed HTTPS service on neighbour, started in its own view of the machine for the length of the test.
+	const cert = join(tmp, 'tls');
+	await execa('openssl', [
+		'req',
+		'-x509',
+		'-newkey',
+		'ec',
+		'-pkeyopt',
+		'ec_paramgen_curve:prime256v1',
+		'-nodes',
+		'-days',
+		'1',
+		'-subj',
+		'/CN=neighbour.lab',
+		'-keyout',
+		`${cert}.key`,
+		'-out',
+		`${cert}.pem`,
+	]);
+	const pem = (file: string) => JSON.stringify(readFileSync(file, 'utf8'));
+	const server =
+		`require('https').createServer({ key: ${pem(`${cert}.key`)}, cert: ${pem(`${cert}.pem`)} }, ` +
+		"(q, s) => s.end('tls ok')).listen(8443, () => console.log('ready'))";
+	const https = labcheck(['exec', '--lab', lab, 'neighbour', '--', process.execPath, '-e', server]);
+	await new Promise<void>((resolve) =>
+		https.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+	);
+	try {
+		const scenario = join(tmp, 'urls.yaml');
+		writeFileSync(
+			scenario,
+			readFileSync(join(ROOT, SCENARIO), 'utf8').replace(
+				/^expect:[\s\S]*$/m,
+				[
+					'expect:',
+					'  - http vm -> https://10.1.5.39:8443/: reachable',
+					'  - http host -> https://neighbour.lab:8443/status: { expect: reachable, insecure: true, match: "tls ok" }',
+					'  - http vm -> http://10.1.5.39:50000/: { expect: reachable, body: "(5+6)*2", match: "result = 22" }',
+					'',
+				].join('\n'),
+			),
+		);
+		const json = join(tmp, 'urls.json');
+		const run = await execa(
+			'ip',
+			[
+				'netns',
+				'exec',
+				`lc-${lab}-host`,
+				process.execPath,
+				BIN,
+				'run',
+				scenario,
+				'--on',
+				good(),
+				'--known-hosts',
+				join(tmp, 'kh-urls'),
+				'--trust-new-hosts',
+				'--json',
+				json,
+				'--no-report',
+			],
+			{ cwd: ROOT, reject: false, all: true, env: { FORCE_COLOR: '0' } },
+		);
+		t.is(run.exitCode, 1, run.all);
+		const r = byId(results(json));
+		t.is(r['http vm -> https://10.1.5.39:8443/'].status, 'error');
+		t.regex(r['http vm -> https://10.1.5.39:8443/'].detail, /^TLS: self[- ]signed certificate/);
+		t.is(r['http host -> https://neighbour.lab:8443/status'].actual, 'reachable', 'insecure: true accepts it');
+		t.regex(r['http host -> https://neighbour.lab:8443/status'].detail, /^GET \/status → 200 "tls ok"/);
+		t.is(r['http vm -> http://10.1.5.39:50000/'].actual, 'reachable');
+	} finally {
+		// `labcheck exec` waits for its command: killed outright. The server goes with the lab (`down`), and with it the
+		// pipe it holds: not awaited here.
+		https.kill('SIGKILL');
+		https.catch(() => {});
+	}
+});
+
 test.serial('a bad inventory is refused with its position, and nothing is contacted', async (t) => {
 	const inv = inventory('typo', { hots: '{ ssh: root@10.1.5.22 }', vm: '{ ssh: "root@10.1.5.22:99999" }' });
 	const run = await labcheck(['run', SCENARIO, '--on', inv, '--no-report']);

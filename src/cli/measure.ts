@@ -24,6 +24,7 @@ export async function measure(scenario: string, check: PlanCheck): Promise<boole
 			address: check.to.address,
 			port: check.to.port,
 			node: check.to.node,
+			url: check.to.url,
 			options: check.options,
 		};
 		const result = await probeOf(check.probe)!.run(request, { network, sshKeyFile: lab.sshKeyFile });

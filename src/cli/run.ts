@@ -35,9 +35,10 @@ export interface RunFlags {
 }
 
 /** Loads and validates every file before anything is built: one bad file builds nothing. */
-export async function planAll(files: string[], flags: { allowExternal?: boolean }): Promise<Plan[]> {
+export async function planAll(files: string[], flags: { allowExternal?: boolean; on?: string[] }): Promise<Plan[]> {
 	const plans: Plan[] = [];
-	for (const file of files) plans.push(buildPlan(await loadScenario(file), { allowExternal: flags.allowExternal }));
+	const options = { allowExternal: flags.allowExternal, real: Boolean(flags.on?.length) };
+	for (const file of files) plans.push(buildPlan(await loadScenario(file), options));
 	return plans;
 }
 

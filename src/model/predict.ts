@@ -1,6 +1,7 @@
 // Predictions: what each check should measure, derived from the plan alone, with the path that says why.
 import type { Outcome, Plan, PlanCheck } from '../plan/types.js';
 import { probeOf } from '../../probes/index.js';
+import { isIPv4 } from '../net/ipv4.js';
 import { lookup, node, upInterfaces, viewOf } from './network.js';
 import { simulate, type Trace } from './simulate.js';
 
@@ -25,7 +26,8 @@ export interface Prediction {
 export function predict(plan: Plan, check: PlanCheck): Prediction | undefined {
 	const v = viewOf(plan);
 	const packet = probeOf(check.probe)?.packet;
-	if (!packet) return undefined;
+	// No packet to follow (exec), or a name only the source node resolves (a real lab's URL).
+	if (!packet || !isIPv4(check.to.address)) return undefined;
 	const from = node(v, check.from);
 	if (v.absent.has(from.name))
 		return {

@@ -16,6 +16,7 @@ const ALIASES: Record<string, string> = {
 };
 
 const LINE = /^(\S+)\s+(\S+)\s*->\s*([^\s:]+)(?::(\d+))?$/;
+const URL_LINE = /^(\S+)\s+(\S+)\s*->\s*(https?:\/\/\S+)$/;
 
 const EXEC = /^exec\s+(\S+)\s+--\s+(.+)$/;
 
@@ -134,6 +135,54 @@ function buildCheck(
 			}
 			return wrong !== undefined;
 		};
+		/** `http FROM -> https://host[:port]/path`: a web address, as real labs need (a PaaS app, a name). */
+		const urlCheck = (probe: string, from: string, text: string): PlanCheck | undefined => {
+			if (probe !== 'http')
+				return problem(`a URL is a target for http, not ${probe}`, `e.g. "http ${from} -> ${text}"`);
+			if (foreign(probe)) return undefined;
+			if (!nodeByName(plan, from))
+				return problem(
+					`unknown node "${from}"`,
+					didYouMean(
+						from,
+						plan.nodes.map((n) => n.name),
+					),
+				);
+			let url: URL;
+			try {
+				url = new URL(text);
+			} catch {
+				return problem(`cannot read the URL "${text}"`, 'e.g. https://app.example.org/ or http://10.1.5.39:50000/');
+			}
+			const host = url.hostname;
+			const named = nodeByName(plan, host.replace(/\.lab$/, ''));
+			const inLab = isIP(host) ? resolveTarget(plan, host, options) : named && resolveTarget(plan, named.name, options);
+			if (!inLab || typeof inLab === 'string') {
+				if (!options.real)
+					return problem(
+						typeof inLab === 'string' ? inLab : `${host} is not a node of this lab`,
+						'a name or an address outside the lab is for real labs (`--on INVENTORY`)',
+					);
+			}
+			const https = url.protocol === 'https:';
+			const lab = inLab && typeof inLab !== 'string' ? inLab : undefined;
+			return {
+				id: `${probe} ${from} -> ${text}`,
+				step,
+				at: where(),
+				probe,
+				from,
+				to: {
+					label: text,
+					node: lab?.node,
+					address: lab?.address ?? host,
+					port: Number(url.port || (https ? 443 : 80)),
+					url: { https, host, path: `${url.pathname}${url.search}` },
+				},
+				expect,
+				options: rest,
+			};
+		};
 		const exec = EXEC.exec(key.trim());
 		if (exec) {
 			const [, node, command] = exec;
@@ -161,6 +210,8 @@ function buildCheck(
 		}
 		if (expect === 'succeeds' || expect === 'fails')
 			return problem(`"${expect}" is for exec lines; a ${key.split(/\s/)[0]} probe is reachable or unreachable`);
+		const web = URL_LINE.exec(key.trim());
+		if (web) return urlCheck(web[1], web[2], web[3]);
 		const m = LINE.exec(key.trim());
 		if (!m) {
 			problem(
@@ -170,6 +221,7 @@ function buildCheck(
 			return undefined;
 		}
 		const [, probe, from, to, portText] = m;
+		const target = resolveTarget(plan, to, options);
 		if (!isProbeName(probe)) {
 			problem(
 				`unknown probe "${probe}"`,
@@ -193,7 +245,6 @@ function buildCheck(
 			);
 			return undefined;
 		}
-		const target = resolveTarget(plan, to, options);
 		if (typeof target === 'string') {
 			problem(
 				target,
@@ -247,7 +298,7 @@ export function resolveTarget(plan: Plan, text: string, options: PlanOptions): P
 		if (owner) return { label: text, node: owner.node.name, address: text };
 		const floating = [...floatingAddresses(plan)].find(([, address]) => address === text);
 		if (floating) return { label: text, node: floating[0], address: text };
-		if (options.allowExternal) return { label: text, address: text };
+		if (options.allowExternal || options.real) return { label: text, address: text };
 		const internet = plan.nodes.find((n) => n.kind === 'internet');
 		const its = internet ? ` (the lab's internet is ${internet.interfaces[0]?.address})` : '';
 		return (

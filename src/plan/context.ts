@@ -9,6 +9,8 @@ import type { PlanNetwork, PlanNode } from './types.js';
 
 export interface PlanOptions {
 	allowExternal?: boolean;
+	/** The plan is run on real machines (`--on`): probes go where the scenario says, names and URLs included. */
+	real?: boolean;
 }
 
 export class Problems {

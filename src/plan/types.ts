@@ -163,8 +163,11 @@ export interface PlanImage {
 export interface PlanTarget {
 	label: string;
 	node?: string;
+	/** An IPv4 address, or on a real lab a host name (resolved by the source node). */
 	address: string;
 	port?: number;
+	/** A URL target (http): its scheme, the host it names and the path to ask for. */
+	url?: { https: boolean; host: string; path: string };
 }
 
 export interface PlanCheck {

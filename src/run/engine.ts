@@ -70,7 +70,14 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
 	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
 		if (stopped()) return undefined;
-		const request = { probe: c.probe, address: c.to.address, port: c.to.port, node: c.to.node, options: c.options };
+		const request = {
+			probe: c.probe,
+			address: c.to.address,
+			port: c.to.port,
+			node: c.to.node,
+			url: c.to.url,
+			options: c.options,
+		};
 		const result = await lab.probe(c.from, request);
 		if (result.status !== 'ok' && predicted && !stopped()) {
 			const route = await routeGet(c.from, c.to.address);
