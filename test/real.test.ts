@@ -283,6 +283,23 @@ test.serial('URL targets: HTTPS from the real node, the certificate checked unle
 	}
 });
 
+test.serial(
+	'Ctrl-C in the middle of a real run: exit 130, unfinished checks not judged, every session closed',
+	async (t) => {
+		const knownHosts = join(tmp, 'kh-int');
+		await onReal(good(), '--known-hosts', knownHosts, '--trust-new-hosts', '--no-report');
+		const before = await sessions();
+		const run = onReal(good(), '--known-hosts', knownHosts, '--no-report');
+		for (let i = 0; i < 200 && (await sessions()) === before; i++) await new Promise((r) => setTimeout(r, 25));
+		t.true((await sessions()) > before, 'the run had sessions open on the machines');
+		run.kill('SIGINT');
+		const done = await run;
+		t.is(done.exitCode, 130, done.all);
+		t.regex(done.all!, /interrupted by SIGINT: \d+ of 9 checks finished/);
+		t.is(await sessions(), before, 'every session the run opened is closed');
+	},
+);
+
 test.serial('a bad inventory is refused with its position, and nothing is contacted', async (t) => {
 	const inv = inventory('typo', { hots: '{ ssh: root@10.1.5.22 }', vm: '{ ssh: "root@10.1.5.22:99999" }' });
 	const run = await labcheck(['run', SCENARIO, '--on', inv, '--no-report']);
