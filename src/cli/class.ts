@@ -8,10 +8,9 @@ import { jsonReporter, markdownReporter } from '../../reporters/index.js';
 import { realBackend } from '../backends/ssh/index.js';
 import { loadInventory } from '../backends/ssh/inventory.js';
 import type { Plan } from '../plan/types.js';
-import { runPlan } from '../run/engine.js';
 import type { RunSummary } from '../run/types.js';
-import { guard, interruption, release, track } from './signals.js';
-import { onRealMachines, type RunFlags } from './run.js';
+import { onRealMachines, type RunFlags, runTracked } from './run.js';
+import { interruption, release } from './signals.js';
 
 /** Labs checked at once: each holds an SSH connection per node and its probes. */
 const LABS_AT_ONCE = 4;
@@ -40,16 +39,7 @@ export async function runClass(plans: Plan[], flags: RunFlags, argv: string[]): 
 				];
 				for (const [k, plan] of plans.entries()) {
 					if (interruption.aborted) break;
-					const { lab } = await track(
-						runPlan(onRealMachines(plan, inventories[i][k]), {
-							backend,
-							reporters,
-							concurrency: flags.concurrency,
-							command: `npx labcheck ${argv.join(' ')}`,
-							onLab: guard,
-							signal: interruption,
-						}),
-					);
+					const { lab } = await runTracked(onRealMachines(plan, inventories[i][k]), backend, reporters, flags, argv);
 					release(lab);
 				}
 				const passed = summaries.reduce((n, s) => n + s.passed, 0);

@@ -8,6 +8,7 @@ import {
 	terminalReporter,
 } from '../../reporters/index.js';
 import { loadBackend } from '../backends/index.js';
+import type { Backend } from '../backends/types.js';
 import { buildPlan } from '../plan/build.js';
 import type { Inventory } from '../backends/ssh/inventory.js';
 import type { Plan } from '../plan/types.js';
@@ -69,16 +70,7 @@ export async function run(files: string[], flags: RunFlags, argv: string[]): Pro
 	let failed = 0;
 	for (const plan of plans) {
 		try {
-			const { summary, lab } = await track(
-				runPlan(plan, {
-					backend,
-					reporters,
-					concurrency: flags.concurrency,
-					command: `npx labcheck ${argv.join(' ')}`,
-					onLab: guard,
-					signal: interruption,
-				}),
-			);
+			const { summary, lab } = await runTracked(plan, backend, reporters, flags, argv);
 			if (summary.interrupted) return 1; // the signal handler exits with the signal's code
 			release(lab);
 			failed += summary.failed;
@@ -147,6 +139,19 @@ function sshHints(plan: Plan, key: string | undefined): string[] {
 			}),
 	);
 }
+
+/** One plan run under the command's signal handling: Ctrl-C tears its lab down, and stops the run. */
+export const runTracked = (plan: Plan, backend: Backend, reporters: Reporter[], flags: RunFlags, argv: string[]) =>
+	track(
+		runPlan(plan, {
+			backend,
+			reporters,
+			concurrency: flags.concurrency,
+			command: `npx labcheck ${argv.join(' ')}`,
+			onLab: guard,
+			signal: interruption,
+		}),
+	);
 
 /** The plan with each node's address where the inventory says other nodes reach it (`address:`), for every check. */
 export function onRealMachines(plan: Plan, inventory: Inventory): Plan {
