@@ -218,6 +218,21 @@ function machinesSection(machines: NonNullable<RunSummary['machines']>): string[
 			]),
 		),
 		'',
+		...machines.nodes.flatMap((n) =>
+			n.error
+				? []
+				: n.firewall?.some((l) => l.startsWith('-A'))
+					? [
+							`<details><summary>${n.node}'s firewall (iptables-save)</summary>`,
+							'',
+							'```',
+							...n.firewall,
+							'```',
+							'</details>',
+							'',
+						]
+					: [`- ${n.node}'s firewall: ${n.firewall ? 'no rule' : 'could not be read (needs root)'}`, ''],
+		),
 		'Contacted by this run:',
 		'',
 		...machines.contacted.map((c) => `- ${c}`),

@@ -21,6 +21,20 @@ const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
 /** sshd sessions alive in the lab: a run over SSH must leave none. */
 const sessions = async () =>
 	(await execa('ps', ['-eo', 'args'])).stdout.split('\n').filter((l) => /^sshd: \S+@|^sshd: root \[/.test(l)).length;
+/**
+ * The sessions once sshd has finished closing those of a client that left (it takes a moment): polled until they
+ * number `target`, or stop changing.
+ */
+async function settledSessions(target?: number): Promise<number> {
+	let last = await sessions();
+	for (let i = 0; i < 100; i++) {
+		await new Promise((r) => setTimeout(r, 50));
+		const now = await sessions();
+		if (target !== undefined ? now === target : now === last && i >= 4) return now;
+		last = now;
+	}
+	return last;
+}
 
 function inventory(name: string, nodes: Record<string, string>): string {
 	const file = join(tmp, `${name}.inventory.yaml`);
@@ -65,7 +79,7 @@ test.serial(
 	async (t) => {
 		const embedded = join(tmp, 'embedded.json');
 		t.is((await labcheck(['run', SCENARIO, '--json', embedded, '--no-report'])).exitCode, 0);
-		const before = await sessions();
+		const before = await settledSessions();
 		const knownHosts = join(tmp, 'known_hosts');
 		const json = join(tmp, 'real.json');
 		const report = join(tmp, 'real.md');
@@ -84,6 +98,8 @@ test.serial(
 		t.true(md.includes('## Measured on real machines'), 'the report says where it was measured');
 		t.regex(md, /\| vm \| root@10\.1\.5\.22:1234 \| 10\.0\.2\.15\/24 \| default via 10\.0\.2\.2 /, "the VM's own view");
 		t.regex(md, /- ssh root@10\.1\.5\.39:22\n/);
+		t.regex(md, /<summary>host's firewall \(iptables-save\)<\/summary>[\s\S]*labcheck:host\/nat\/vm\/forward-tcp-1234/);
+		t.regex(md, /- neighbour's firewall: no rule\n/, "the machine's own rules, beside the scenario's");
 		t.regex(md, /- http 10\.1\.5\.39:50000 from vm\n/, 'every address contacted is listed');
 		t.regex(run.all!, /on the real machines of .*good\.inventory\.yaml/);
 		const real = byId(results(json));
@@ -106,7 +122,7 @@ test.serial(
 		t.regex(readFileSync(join(tmp, 'via.md'), 'utf8'), /- ssh root@10\.1\.5\.22:1234 \(via neighbour\)\n/);
 		// Known now: a second run needs no --trust-new-hosts.
 		t.is((await onReal(good(), '--known-hosts', knownHosts, '--no-report')).exitCode, 0);
-		t.is(await sessions(), before, 'every SSH session of the runs is closed');
+		t.is(await settledSessions(before), before, 'every SSH session of the runs is closed');
 	},
 );
 
@@ -288,7 +304,7 @@ test.serial(
 	async (t) => {
 		const knownHosts = join(tmp, 'kh-int');
 		await onReal(good(), '--known-hosts', knownHosts, '--trust-new-hosts', '--no-report');
-		const before = await sessions();
+		const before = await settledSessions();
 		const run = onReal(good(), '--known-hosts', knownHosts, '--no-report');
 		for (let i = 0; i < 200 && (await sessions()) === before; i++) await new Promise((r) => setTimeout(r, 25));
 		t.true((await sessions()) > before, 'the run had sessions open on the machines');
@@ -296,7 +312,7 @@ test.serial(
 		const done = await run;
 		t.is(done.exitCode, 130, done.all);
 		t.regex(done.all!, /interrupted by SIGINT: \d+ of 9 checks finished/);
-		t.is(await sessions(), before, 'every session the run opened is closed');
+		t.is(await settledSessions(before), before, 'every session the run opened is closed');
 	},
 );
 

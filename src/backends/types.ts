@@ -71,7 +71,15 @@ export interface KeptLab {
 
 export interface RealMachines {
 	inventory: string;
-	nodes: Array<{ node: string; reachedAs: string; addresses?: string[]; routes?: string[]; error?: string }>;
+	nodes: Array<{
+		node: string;
+		reachedAs: string;
+		addresses?: string[];
+		routes?: string[];
+		/** `iptables-save`'s tables and rules; undefined when they could not be read (no root, no iptables). */
+		firewall?: string[];
+		error?: string;
+	}>;
 	/** SSH endpoints and probe targets, in the order first contacted. */
 	contacted: string[];
 }

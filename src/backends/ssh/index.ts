@@ -164,7 +164,10 @@ class RealLab implements Lab {
 		}
 	}
 
-	/** What each machine says of itself: its IPv4 addresses and routes (read-only commands). */
+	/**
+	 * What each machine says of itself: its IPv4 addresses, routes and firewall rules (read-only commands; the rules
+	 * need root, or sudo without a password — otherwise the report says they could not be read).
+	 */
 	async machines(): Promise<RealMachines> {
 		const nodes = await Promise.all(
 			[...this.options.inventory.nodes.values()].map(async (node) => {
@@ -173,13 +176,23 @@ class RealLab implements Lab {
 				if ('error' in connection) return { node: node.name, reachedAs, error: connection.error };
 				const { output } = await this.limit(node.name)(() =>
 					connection.network.command(
-						'LC_ALL=C ip -4 -o addr show 2>&1; echo @@; LC_ALL=C ip -4 route show 2>&1',
+						'LC_ALL=C ip -4 -o addr show 2>&1; echo @@; LC_ALL=C ip -4 route show 2>&1; echo @@; ' +
+							'if rules=$(iptables-save 2>/dev/null || sudo -n iptables-save 2>/dev/null); then echo readable; ' +
+							'printf "%s\\n" "$rules" | grep -E "^(\\*|-A)"; fi',
 						10_000,
 					),
 				);
-				const [addr, route = ''] = output.split('\n@@\n');
+				const [addr, route = '', rules = ''] = output.split('\n@@\n');
 				const addresses = [...addr.matchAll(/inet (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('127.'));
-				return { node: node.name, reachedAs, addresses, routes: route.trim().split('\n').filter(Boolean) };
+				const [readable, ...firewall] = rules.trim().split('\n');
+				const read = readable === 'readable' ? firewall.filter(Boolean) : undefined;
+				return {
+					node: node.name,
+					reachedAs,
+					addresses,
+					routes: route.trim().split('\n').filter(Boolean),
+					firewall: read,
+				};
 			}),
 		);
 		return { inventory: this.options.inventory.file, nodes, contacted: [...this.contacted] };
