@@ -1,4 +1,5 @@
-// Scenario → plan: networks, addresses, NAT engines, gateways and routes, services. Pure; reports problems by position.
+// Scenario → plan: networks, addresses, NAT engines, gateways and routes, services. Pure; reports problems by
+// position.
 import {
 	contains,
 	hostAt,

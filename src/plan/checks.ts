@@ -135,19 +135,24 @@ function buildCheck(
 			}
 			return wrong !== undefined;
 		};
+		/** A source that is no node of the scenario: said, with the node it may have meant. */
+		const unknownSource = (from: string) => {
+			if (nodeByName(plan, from)) return false;
+			problem(
+				`unknown node "${from}"`,
+				didYouMean(
+					from,
+					plan.nodes.map((n) => n.name),
+				),
+			);
+			return true;
+		};
 		/** `http FROM -> https://host[:port]/path`: a web address, as real labs need (a PaaS app, a name). */
 		const urlCheck = (probe: string, from: string, text: string): PlanCheck | undefined => {
 			if (probe !== 'http')
 				return problem(`a URL is a target for http, not ${probe}`, `e.g. "http ${from} -> ${text}"`);
 			if (foreign(probe)) return undefined;
-			if (!nodeByName(plan, from))
-				return problem(
-					`unknown node "${from}"`,
-					didYouMean(
-						from,
-						plan.nodes.map((n) => n.name),
-					),
-				);
+			if (unknownSource(from)) return undefined;
 			let url: URL;
 			try {
 				url = new URL(text);
@@ -235,16 +240,7 @@ function buildCheck(
 				`e.g. "${probe} ${from} -- ping -c1 ${to}"`,
 			);
 		if (foreign(probe)) return undefined;
-		if (!nodeByName(plan, from)) {
-			problem(
-				`unknown node "${from}"`,
-				didYouMean(
-					from,
-					plan.nodes.map((n) => n.name),
-				),
-			);
-			return undefined;
-		}
+		if (unknownSource(from)) return undefined;
 		if (typeof target === 'string') {
 			problem(
 				target,
@@ -291,7 +287,9 @@ function buildCheck(
 	}
 }
 
-/** `node`, `node@network`, `node@floating` or an address of the lab → where probes go; a string says what is wrong. */
+/**
+ * `node`, `node@network`, `node@floating` or an address of the lab → where probes go; a string says what is wrong.
+ */
 export function resolveTarget(plan: Plan, text: string, options: PlanOptions): PlanTarget | string {
 	if (isIP(text)) {
 		const owner = ownerOf(plan, text);

@@ -77,8 +77,9 @@ export interface Rule {
 export const NAT_RESOLVER_HOST = 3;
 
 /**
- * A rule's sentence for one packet — {what} → "tcp/22" or "icmp reply", {rule} → "tcp/22" (as a security group rule
- * writes it), {from} → " from 10.1.5.22", {dst} → its destination — or in general (rendered into iptables comments).
+ * A rule's sentence for one packet — {what} → "tcp/22" or "icmp reply", {rule} → "tcp/22" (as a security group
+ * rule writes it), {from} → " from 10.1.5.22", {dst} → its destination — or in general (rendered into iptables
+ * comments).
  */
 export function sentence(
 	text: string,

@@ -4,7 +4,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import pLimit from 'p-limit';
 import type { Client, ConnectConfig } from 'ssh2';
 import { probeOf } from '../../../probes/index.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
@@ -21,8 +20,6 @@ export interface RealOptions {
 	onNewHost?: (line: string) => void;
 }
 
-// sshd refuses new sessions past MaxSessions (10) on one connection: commands on a node run at most this many at once.
-const COMMANDS_PER_NODE = 8;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export function realBackend(options: RealOptions): Backend {
@@ -43,7 +40,6 @@ type Connection = { client: Client; network: RemoteNetwork } | { error: string }
 class RealLab implements Lab {
 	readonly id = 'real';
 	private readonly connections = new Map<string, Promise<Connection>>();
-	private readonly limits = new Map<string, ReturnType<typeof pLimit>>();
 	/** SSH endpoints and probe targets, in the order first contacted (the report lists them). */
 	private readonly contacted = new Set<string>();
 	private closed = false;
@@ -129,15 +125,6 @@ class RealLab implements Lab {
 		return { privateKey: readFileSync(key) };
 	}
 
-	private limit(name: string) {
-		let limit = this.limits.get(name);
-		if (!limit) {
-			limit = pLimit(COMMANDS_PER_NODE);
-			this.limits.set(name, limit);
-		}
-		return limit;
-	}
-
 	async probe(from: string, request: ProbeRequest): Promise<ProbeResult> {
 		const probe = probeOf(request.probe);
 		if (!probe) return { status: 'error', detail: `no probe "${request.probe}"`, ms: 0 };
@@ -146,19 +133,14 @@ class RealLab implements Lab {
 		if (probe.packet)
 			this.contacted.add(`${request.probe} ${request.address}${request.port ? `:${request.port}` : ''} from ${from}`);
 		if ('error' in connection) return { status: 'error', detail: connection.error, ms: 0, unprobed: true };
-		const network = connection.network;
-		const limited = {
-			...network,
-			connect: network.connect.bind(network),
-			udp: network.udp.bind(network),
-			within: network.within.bind(network),
-			hold: network.hold.bind(network),
-			command: (line: string, ms: number) => this.limit(from)(() => network.command(line, ms)),
-		};
 		try {
 			// An ssh probe logs in to its target as the inventory logs in to that node.
 			const sshKeyFile = request.node ? this.options.inventory.nodes.get(request.node)?.key : undefined;
-			return await probe.run(request, { network: limited, sshKeyFile, exec: (command) => this.exec(from, command) });
+			return await probe.run(request, {
+				network: connection.network,
+				sshKeyFile,
+				exec: (command) => this.exec(from, command),
+			});
 		} catch (error) {
 			return { status: 'error', detail: `${from}: ${(error as Error).message}`, ms: 0 };
 		}
@@ -174,13 +156,11 @@ class RealLab implements Lab {
 				const reachedAs = `${node.user}@${node.host}:${node.port}`;
 				const connection = await this.connection(node.name);
 				if ('error' in connection) return { node: node.name, reachedAs, error: connection.error };
-				const { output } = await this.limit(node.name)(() =>
-					connection.network.command(
-						'LC_ALL=C ip -4 -o addr show 2>&1; echo @@; LC_ALL=C ip -4 route show 2>&1; echo @@; ' +
-							'if rules=$(iptables-save 2>/dev/null || sudo -n iptables-save 2>/dev/null); then echo readable; ' +
-							'printf "%s\\n" "$rules" | grep -E "^(\\*|-A)"; fi',
-						10_000,
-					),
+				const { output } = await connection.network.command(
+					'LC_ALL=C ip -4 -o addr show 2>&1; echo @@; LC_ALL=C ip -4 route show 2>&1; echo @@; ' +
+						'if rules=$(iptables-save 2>/dev/null || sudo -n iptables-save 2>/dev/null); then echo readable; ' +
+						'printf "%s\\n" "$rules" | grep -E "^(\\*|-A)"; fi',
+					10_000,
 				);
 				const [addr, route = '', rules = ''] = output.split('\n@@\n');
 				const addresses = [...addr.matchAll(/inet (\S+)/g)].map((m) => m[1]).filter((a) => !a.startsWith('127.'));
@@ -205,7 +185,7 @@ class RealLab implements Lab {
 	async exec(node: string, command: string): Promise<{ exitCode: number; output: string }> {
 		const connection = await this.connection(node);
 		if ('error' in connection) throw new Error(connection.error);
-		const { exitCode, output } = await this.limit(node)(() => connection.network.command(command, 30_000));
+		const { exitCode, output } = await connection.network.command(command, 30_000);
 		return { exitCode: exitCode ?? 255, output };
 	}
 

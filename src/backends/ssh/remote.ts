@@ -3,6 +3,7 @@
 // runs in its shell. No raw socket, no UDP yet: the probes that need them say so.
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import type { NodeNetwork } from '../../../probes/types.js';
 
@@ -78,8 +79,12 @@ class Forwarded extends Duplex {
 	}
 }
 
+// sshd refuses new sessions past MaxSessions (10) on one connection: commands on a node run at most this many at once.
+const COMMANDS_AT_ONCE = 8;
+
 export class RemoteNetwork implements NodeNetwork {
 	private readonly held: Array<{ close(): void }> = [];
+	private readonly limit = pLimit(COMMANDS_AT_ONCE);
 
 	constructor(
 		private readonly client: Client,
@@ -103,6 +108,10 @@ export class RemoteNetwork implements NodeNetwork {
 	}
 
 	command(line: string, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+		return this.limit(() => this.run(line, timeoutMs));
+	}
+
+	private run(line: string, timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
 		return new Promise((resolve) => {
 			this.client.exec(line, (error, stream) => {
 				if (error) return resolve({ exitCode: null, output: `cannot run a command on ${this.node}: ${error.message}` });
