@@ -30,7 +30,7 @@ export const dns = defineProbe({
 			String((result.evidence as { answer?: string } | undefined)?.answer ?? result.detail),
 		];
 	},
-	async run({ address, port, node, options }, { network }) {
+	async run({ address, port, node, options }, { network, timeoutMs }) {
 		const started = performance.now();
 		const name = options.name ?? `${node ?? 'internet'}.lab`;
 		const id = Math.floor(Math.random() * 65536);
@@ -40,7 +40,7 @@ export const dns = defineProbe({
 			flags: dnsPacket.RECURSION_DESIRED,
 			questions: [{ type: 'A', name }],
 		});
-		const got = await exchange(network, address, port ?? 53, query, options.timeout ?? DEFAULT_TIMEOUT_MS);
+		const got = await exchange(network, address, port ?? 53, query, options.timeout ?? timeoutMs ?? DEFAULT_TIMEOUT_MS);
 		const ms = () => performance.now() - started;
 		if (!('reply' in got)) return { ...got, ms: ms() };
 		let reply: dnsPacket.Packet;

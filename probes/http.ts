@@ -64,7 +64,7 @@ export const http = defineProbe({
 			};
 			// The socket is opened here, its error watched at once: a connect that fails at once (no route)
 			// reports on the next tick, before the request would listen.
-			const socket = network.connect(address, port!);
+			const socket = network.connect(address, port!, timeout);
 			socket.once('error', (error) => finish(classifyError(error)));
 			// HTTPS: TLS over the node's connection, the certificate checked against the name (unless `insecure`).
 			const channel = url?.https

@@ -122,8 +122,8 @@ export const ping = defineProbe({
 			lines.push(`rtt min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${max.toFixed(3)} ms`);
 		return lines;
 	},
-	async run({ address, options }, { network }) {
-		const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+	async run({ address, options }, { network, timeoutMs }) {
+		const timeout = options.timeout ?? timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const count = options.count ?? 3;
 		if (network.command) return nodePing(network, address, count, timeout);
 		const started = performance.now();
@@ -168,14 +168,15 @@ export const ping = defineProbe({
 
 /**
  * ping on a real machine: the node's own `ping` (iputils or busybox), its output read back — replies, loss, rtt, the
- * ICMP error and who sent it. Its timeout is whole seconds (at least one).
+ * ICMP error and who sent it. Its timeout is whole seconds (at least one); 0.2 s between requests, the shortest
+ * iputils allows a user who is not root (busybox takes it too).
  */
 async function nodePing(network: NodeNetwork, address: string, count: number, timeout: number): Promise<ProbeResult> {
 	const started = performance.now();
 	if (!/^[0-9.]+$/.test(address)) return { status: 'error', detail: `not an IPv4 address: ${address}`, ms: 0 };
 	const seconds = Math.max(1, Math.ceil(timeout / 1000));
 	const { exitCode, output } = await network.command!(
-		`LC_ALL=C ping -n -c ${count} -W ${seconds} ${address} 2>&1`,
+		`LC_ALL=C ping -n -c ${count} -i 0.2 -W ${seconds} ${address} 2>&1`,
 		count * seconds * 1000 + 5000,
 	);
 	return { ...readPing(output, exitCode, timeout), ms: performance.now() - started };

@@ -100,7 +100,7 @@ export const ssh = defineProbe({
 			let serverVersion = '';
 			client.connect({
 				// ssh2's own handshake timer only cleans up: `deadline` decides, so that silence reads as silence.
-				sock: network.connect(address, port!),
+				sock: network.connect(address, port!, timeout),
 				host: address,
 				port,
 				username: options.user ?? 'root',

@@ -14,11 +14,11 @@ export const tcp = defineProbe({
 	inFlight: 1024,
 	options: { timeout },
 	evidence: (check, result) => [`${check.from}$ nc -z ${check.to.address} ${check.to.port}`, result.detail],
-	run: ({ address, port, options }, { network }) =>
+	run: ({ address, port, options }, { network, timeoutMs }) =>
 		new Promise<ProbeResult>((resolve) => {
-			const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
+			const timeout = options.timeout ?? timeoutMs ?? DEFAULT_TIMEOUT_MS;
 			const started = performance.now();
-			const socket = network.connect(address, port!);
+			const socket = network.connect(address, port!, timeout);
 			const done = (result: Omit<ProbeResult, 'ms'>) => {
 				cancel();
 				socket.destroy();

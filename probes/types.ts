@@ -77,6 +77,8 @@ export interface ProbeContext {
 	network: NodeNetwork;
 	/** Files of the run the probe may read: the per-run SSH key. */
 	sshKeyFile?: string;
+	/** A check's timeout when it gives none, for probes whose own default is DEFAULT_TIMEOUT_MS (real machines). */
+	timeoutMs?: number;
 	/** Runs a shell command on the node (the exec probe). */
 	exec?(command: string): Promise<{ exitCode: number; output: string }>;
 }
@@ -85,8 +87,8 @@ export interface ProbeContext {
 export interface NodeNetwork {
 	/** Runs `fn` with the node's network current, for a library that opens its socket synchronously (net-ping). */
 	within<T>(fn: () => T): T;
-	/** A TCP connection from the node, being opened: wait for 'connect' or 'error'. */
-	connect(address: string, port: number): Socket;
+	/** A TCP connection from the node, being opened: wait for 'connect' or 'error' (`timeoutMs`: the probe's bound). */
+	connect(address: string, port: number, timeoutMs?: number): Socket;
 	/** A UDP socket of the node, bound to an ephemeral port. */
 	udp(): UdpSocket;
 	/** Keeps a socket open between probes until the node's network is closed. */

@@ -62,9 +62,9 @@ export const udp = defineProbe({
 	inFlight: 1024,
 	options: { timeout },
 	evidence: (check, result) => [`${check.from}$ nc -u ${check.to.address} ${check.to.port}`, result.detail],
-	async run({ address, port, options }, { network }) {
+	async run({ address, port, options }, { network, timeoutMs }) {
 		const started = performance.now();
-		const ms = options.timeout ?? DEFAULT_TIMEOUT_MS;
+		const ms = options.timeout ?? timeoutMs ?? DEFAULT_TIMEOUT_MS;
 		const got = await exchange(network, address, port!, PAYLOAD, ms);
 		if (!('reply' in got)) return { ...got, ms: performance.now() - started };
 		const seen = SEEN_FROM.exec(got.reply.toString('latin1'))?.[1];

@@ -71,7 +71,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-	await labcheck(['down']);
+	await labcheck(['down', lab]);
 });
 
 test.serial(

@@ -4,12 +4,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { Agent } from 'node:http';
+import type Docker from 'dockerode';
 import type { Client, ConnectConfig } from 'ssh2';
 import { probeOf } from '../../../probes/index.js';
-import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
+import type { NodeNetwork, ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import type { Backend, Lab, RealMachines } from '../types.js';
 import { checkHostKey, defaultKnownHosts } from './hostkeys.js';
 import type { Inventory, InventoryNode } from './inventory.js';
+import { ContainerNetwork } from './container.js';
 import { RemoteNetwork } from './remote.js';
 
 export interface RealOptions {
@@ -21,6 +24,7 @@ export interface RealOptions {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const REAL_TIMEOUT_MS = 2000;
 
 export function realBackend(options: RealOptions): Backend {
 	return {
@@ -35,11 +39,17 @@ export function realBackend(options: RealOptions): Backend {
 	};
 }
 
-type Connection = { client: Client; network: RemoteNetwork } | { error: string };
+type Network = NodeNetwork & Required<Pick<NodeNetwork, 'command'>> & { close(): void };
+type Connection = { network: Network; client?: Client; container?: Docker.Container } | { error: string };
+type ContainerRef = NonNullable<InventoryNode['docker']>;
 
 class RealLab implements Lab {
 	readonly id = 'real';
+	/** Each node's connection: an SSH session to the machine, or a container on its engine. */
 	private readonly connections = new Map<string, Promise<Connection>>();
+	/** SSH sessions by endpoint: a node, or the machine of a Docker engine (shared by its containers). */
+	private readonly sessions = new Map<string, Promise<Connection>>();
+	private readonly engines = new Map<string, Promise<Docker | { error: string }>>();
 	/** SSH endpoints and probe targets, in the order first contacted (the report lists them). */
 	private readonly contacted = new Set<string>();
 	private closed = false;
@@ -49,16 +59,76 @@ class RealLab implements Lab {
 	private connection(name: string): Promise<Connection> {
 		let found = this.connections.get(name);
 		if (!found) {
-			found = this.open(name);
+			const node = this.options.inventory.nodes.get(name);
+			found = !node
+				? Promise.resolve({ error: `${name} is not in the inventory ${this.options.inventory.file}` })
+				: node.docker
+					? this.container(node, node.docker)
+					: this.session(node);
 			this.connections.set(name, found);
 		}
 		return found;
 	}
 
-	private async open(name: string): Promise<Connection> {
-		const node = this.options.inventory.nodes.get(name);
-		if (!node) return { error: `${name} is not in the inventory ${this.options.inventory.file}` };
-		this.contacted.add(`ssh ${node.user}@${node.host}:${node.port}${node.via ? ` (via ${node.via})` : ''}`);
+	private session(node: InventoryNode): Promise<Connection> {
+		const endpoint = `${node.user}@${node.host}:${node.port}${node.via ? ` (via ${node.via})` : ''}`;
+		let found = this.sessions.get(endpoint);
+		if (!found) {
+			this.contacted.add(`ssh ${endpoint}`);
+			found = this.open(node);
+			this.sessions.set(endpoint, found);
+		}
+		return found;
+	}
+
+	/** The Docker engine of a container node: over SSH to its socket (`ssh -L` style), or its TCP endpoint. */
+	private engine(node: InventoryNode, docker: ContainerRef): Promise<Docker | { error: string }> {
+		let found = this.engines.get(docker.shown);
+		if (!found) {
+			found = (async () => {
+				const { default: Dockerode } = await import('dockerode');
+				const ref = docker.engine;
+				if ('tcp' in ref) {
+					this.contacted.add(`docker tcp://${ref.tcp.host}:${ref.tcp.port}`);
+					return new Dockerode({ host: ref.tcp.host, port: ref.tcp.port, protocol: 'http' });
+				}
+				const machine = 'ssh' in ref ? await this.session(ref.ssh) : await this.connection(ref.node);
+				if ('error' in machine) return { error: `${node.name}'s engine: ${machine.error}` };
+				const network = machine.network;
+				if (!(network instanceof RemoteNetwork)) return { error: `${node.name}'s engine is not on a machine` };
+				this.contacted.add(`docker ${docker.shown} (${ref.socket})`);
+				const agent = Object.assign(new Agent({ keepAlive: false, maxSockets: 8 }), {
+					createConnection: () => network.stream(ref.socket),
+				});
+				return new Dockerode({ agent } as Docker.DockerOptions);
+			})();
+			this.engines.set(docker.shown, found);
+		}
+		return found;
+	}
+
+	private async container(node: InventoryNode, docker: ContainerRef): Promise<Connection> {
+		const engine = await this.engine(node, docker);
+		if ('error' in engine) return engine;
+		const where = `container ${docker.container} on ${docker.shown}`;
+		const container = engine.getContainer(docker.container);
+		try {
+			const info = await container.inspect();
+			if (!info.State.Running) return { error: `${node.name}: ${where} is not running (${info.State.Status})` };
+		} catch (error) {
+			const { statusCode, message } = error as { statusCode?: number; message: string };
+			return {
+				error:
+					statusCode === 404
+						? `${node.name}: the engine ${docker.shown} has no container "${docker.container}"`
+						: `${node.name}: cannot reach the Docker engine ${docker.shown}: ${message.split('\n')[0]}`,
+			};
+		}
+		return { network: new ContainerNetwork(container, node.name), container };
+	}
+
+	private async open(node: InventoryNode): Promise<Connection> {
+		const name = node.name;
 		const config = await this.config(node).catch((error: Error) => error.message);
 		if (typeof config === 'string') return { error: `${name}: ${config}` };
 		let sock: ConnectConfig['sock'];
@@ -137,6 +207,8 @@ class RealLab implements Lab {
 			// An ssh probe logs in to its target as the inventory logs in to that node.
 			const sshKeyFile = request.node ? this.options.inventory.nodes.get(request.node)?.key : undefined;
 			return await probe.run(request, {
+				// The way to a real node and back is longer than inside a lab: a check without a timeout waits longer.
+				timeoutMs: REAL_TIMEOUT_MS,
 				network: connection.network,
 				sshKeyFile,
 				exec: (command) => this.exec(from, command),
@@ -153,7 +225,9 @@ class RealLab implements Lab {
 	async machines(): Promise<RealMachines> {
 		const nodes = await Promise.all(
 			[...this.options.inventory.nodes.values()].map(async (node) => {
-				const reachedAs = `${node.user}@${node.host}:${node.port}`;
+				const reachedAs = node.docker
+					? `container ${node.docker.container} on ${node.docker.shown}`
+					: `${node.user}@${node.host}:${node.port}`;
 				const connection = await this.connection(node.name);
 				if ('error' in connection) return { node: node.name, reachedAs, error: connection.error };
 				const { output } = await connection.network.command(
@@ -196,13 +270,14 @@ class RealLab implements Lab {
 	/** Closes every connection: nothing of the run stays on the machines. */
 	async teardown(): Promise<void> {
 		this.closed = true;
-		for (const pending of this.connections.values()) {
-			const connection = await pending;
-			if ('client' in connection) {
-				connection.network.close();
-				connection.client.end();
-			}
+		const all = [...this.connections.values(), ...this.sessions.values()];
+		for (const connection of await Promise.all(all)) {
+			if ('error' in connection) continue;
+			connection.network.close();
+			connection.client?.end();
 		}
 		this.connections.clear();
+		this.sessions.clear();
+		this.engines.clear();
 	}
 }

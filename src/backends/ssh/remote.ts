@@ -7,31 +7,39 @@ import pLimit from 'p-limit';
 import type { Client, ClientChannel } from 'ssh2';
 import type { NodeNetwork } from '../../../probes/types.js';
 
-/** sshd says why it could not connect in words (strerror): back to the errno a local connect would give. */
-function channelError(error: Error): NodeJS.ErrnoException {
-	const failed = error as NodeJS.ErrnoException;
-	const text = error.message;
-	failed.code = /refused/i.test(text)
+/** A tool says why it could not connect in words (strerror): back to the errno a local connect would give. */
+export function errnoOf(text: string): string | undefined {
+	return /refused/i.test(text)
 		? 'ECONNREFUSED'
-		: /no route to host/i.test(text)
+		: /no route to host|host is unreachable/i.test(text)
 			? 'EHOSTUNREACH'
 			: /network is unreachable/i.test(text)
 				? 'ENETUNREACH'
 				: /timed out/i.test(text)
 					? 'ETIMEDOUT'
 					: undefined;
+}
+
+function channelError(error: Error): NodeJS.ErrnoException {
+	const failed = error as NodeJS.ErrnoException;
+	failed.code = errnoOf(error.message);
 	return failed;
 }
 
-/** A TCP connection the node opens, as a socket: 'connect' once sshd connected, 'error' with the errno otherwise. */
-class Forwarded extends Duplex {
+type Open = (opened: (error: Error | undefined, channel: ClientChannel) => void) => void;
+
+/**
+ * A connection sshd opens for us — TCP from the node, or a Unix socket on it (a Docker engine's) — as a socket:
+ * 'connect' once sshd connected, 'error' with the errno otherwise.
+ */
+export class Forwarded extends Duplex {
 	connecting = true;
 	private channel?: ClientChannel;
 	private pending: Array<[Buffer, (error?: Error | null) => void]> = [];
 
-	constructor(client: Client, address: string, port: number) {
+	constructor(open: Open) {
 		super();
-		client.forwardOut('127.0.0.1', 0, address, port, (error, channel) => {
+		open((error, channel) => {
 			if (this.destroyed) return channel?.close();
 			if (error) return this.destroy(channelError(error));
 			this.channel = channel;
@@ -96,7 +104,14 @@ export class RemoteNetwork implements NodeNetwork {
 	}
 
 	connect(address: string, port: number): Socket {
-		return new Forwarded(this.client, address, port) as unknown as Socket;
+		return new Forwarded((opened) =>
+			this.client.forwardOut('127.0.0.1', 0, address, port, opened),
+		) as unknown as Socket;
+	}
+
+	/** A Unix socket on the node, opened by its sshd (a Docker engine's, `ssh -L` style). */
+	stream(path: string): Socket {
+		return new Forwarded((opened) => this.client.openssh_forwardOutStreamLocal(path, opened)) as unknown as Socket;
 	}
 
 	udp(): never {
