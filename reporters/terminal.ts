@@ -9,7 +9,7 @@ import { buildMatrix, byStep, cellText } from './matrix.js';
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
 
 export function terminalReporter(
-	options: { quiet?: boolean; verbose?: boolean; out?: (line: string) => void; tty?: boolean } = {},
+	options: { quiet?: boolean; verbose?: boolean; out?: (line: string) => void; tty?: boolean; columns?: number } = {},
 ): Reporter {
 	// On a terminal, a status line (what is being built, probes done/total) stays under the output;
 	// in a pipe or a CI log, every event is a plain line of its own.
@@ -67,14 +67,16 @@ export function terminalReporter(
 		onRunEnd(summary: RunSummary) {
 			if (tty && status) process.stdout.write('\r\x1b[2K');
 			status = '';
-			for (const step of byStep(summary.plan, summary.results)) {
+			// -q: the verdict and what failed, no matrix.
+			for (const step of options.quiet ? [] : byStep(summary.plan, summary.results)) {
 				if (!step.results.some((r) => r.check.probe !== 'exec')) continue;
 				out(
 					step.name ? `\n${chalk.bold(step.index === 0 ? 'as built' : `after step ${step.index}: ${step.name}`)}` : '',
 				);
-				printMatrix(summary, step.results, out);
+				printMatrix(summary, step.results, out, options.columns ?? terminalColumns());
 			}
-			out(chalk.dim(`✓ reachable  ✗ unreachable  ${chalk.bgRed.white(' red ')} differs from the expectation`));
+			if (!options.quiet)
+				out(chalk.dim(`✓ reachable  ✗ unreachable  ${chalk.bgRed.white(' red ')} differs from the expectation`));
 			const { ok, text } = verdictOf(summary);
 			const verdict = summary.interrupted
 				? chalk.yellow.bold(`■ ${text}`)
@@ -90,7 +92,15 @@ export function terminalReporter(
 	};
 }
 
-export function printMatrix(summary: RunSummary, results: CheckResult[], out: (line: string) => void): void {
+/** The terminal's width; in a pipe or a CI log, COLUMNS or 160. */
+const terminalColumns = () => process.stdout.columns || Number(process.env.COLUMNS) || 160;
+
+export function printMatrix(
+	summary: RunSummary,
+	results: CheckResult[],
+	out: (line: string) => void,
+	columns = Number.POSITIVE_INFINITY,
+): void {
 	const matrix = buildMatrix(summary.plan, results);
 	// A loop, not Math.max(...cells): a big lab has more cells than a call may have arguments.
 	let width = 10;
@@ -98,6 +108,7 @@ export function printMatrix(summary: RunSummary, results: CheckResult[], out: (l
 	for (const row of matrix.rows)
 		for (const column of matrix.columns)
 			width = Math.max(width, matrix.cell(row, column).map(cellText).join(' ').length + 2);
+	if (width * (matrix.columns.length + 1) > columns) return printSummary(matrix, results, out, width, columns);
 	out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
 	for (const row of matrix.rows) {
 		const cells = matrix.columns.map((column) => {
@@ -115,4 +126,69 @@ export function printMatrix(summary: RunSummary, results: CheckResult[], out: (l
 		});
 		out(`${chalk.bold(pad(row, width))}${cells.join('')}`);
 	}
+}
+
+const FAILING_SHOWN = 20;
+
+/**
+ * A matrix too wide for the terminal, summarised: sources that behave alike collapsed into one line (how many cells
+ * reachable, unreachable, failing), then the failing cells.
+ */
+function printSummary(
+	matrix: ReturnType<typeof buildMatrix>,
+	results: CheckResult[],
+	out: (line: string) => void,
+	width: number,
+	columns: number,
+): void {
+	const wide = width * (matrix.columns.length + 1);
+	out(
+		chalk.dim(
+			`${matrix.rows.length} × ${matrix.columns.length} matrix, ${wide} columns wide (the terminal has ${columns}): ` +
+				'a summary by source (the reports have every cell)',
+		),
+	);
+	const count = (row: string) => {
+		let reachable = 0;
+		let unreachable = 0;
+		let failing = 0;
+		for (const column of matrix.columns)
+			for (const c of matrix.cell(row, column)) {
+				if (c.reachable) reachable++;
+				else unreachable++;
+				if (!c.passed) failing++;
+			}
+		return { reachable, unreachable, failing };
+	};
+	const shown = (c: ReturnType<typeof count>) =>
+		[
+			c.reachable ? chalk.green(`✓ ${c.reachable}`) : '',
+			c.unreachable ? chalk.yellow(`✗ ${c.unreachable}`) : '',
+			c.failing ? chalk.bgRed.white(` ${c.failing} failing `) : chalk.dim('all held'),
+		]
+			.filter(Boolean)
+			.join('  ');
+	// Consecutive sources with the same counts are one line: "h1 … h150 (150 sources)".
+	let group: { first: string; last: string; n: number; key: string; counts: ReturnType<typeof count> } | undefined;
+	const flush = () => {
+		if (!group) return;
+		const who = group.n === 1 ? group.first : `${group.first} … ${group.last} (${group.n} sources)`;
+		out(`  ${chalk.bold(who)}: ${shown(group.counts)}`);
+	};
+	for (const row of matrix.rows) {
+		const counts = count(row);
+		const key = `${counts.reachable}/${counts.unreachable}/${counts.failing}`;
+		if (group?.key === key) {
+			group.last = row;
+			group.n++;
+			continue;
+		}
+		flush();
+		group = { first: row, last: row, n: 1, key, counts };
+	}
+	flush();
+	const failing = results.filter((r) => !r.passed && r.check.probe !== 'exec');
+	for (const r of failing.slice(0, FAILING_SHOWN))
+		out(chalk.red(`  ✖ ${r.check.id}: ${r.actual} (${r.result.status}), expected ${r.check.expect}`));
+	if (failing.length > FAILING_SHOWN) out(chalk.red(`  … and ${failing.length - FAILING_SHOWN} more failing`));
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetNamespace } from '../src/net/namespace.js';
-import { assertNothingLeft, labcheck, labNamespaces, snapshot } from './helpers/cli.js';
+import { assertNothingLeft, BIN, labcheck, labNamespaces, ROOT, snapshot } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 
@@ -176,3 +176,51 @@ test.serial('every probe tells a refusal from silence, from inside the node', as
 		'tcp a -> far:22': 'no-route',
 	});
 });
+
+/** Packets the kernel refused a neighbour entry for, machine-wide (its ARP table is shared by every namespace). */
+const tableFulls = () =>
+	readFileSync('/proc/net/stat/arp_cache', 'utf8')
+		.trim()
+		.split('\n')
+		.slice(1)
+		.reduce((sum, line) => sum + Number.parseInt(line.trim().split(/\s+/).at(-1)!, 16), 0);
+
+test.serial(
+	"60 hosts all pairs: the kernel's shared ARP table would refuse most of them; labcheck's neighbours make all 3,540 right, and what the table refuses is labcheck's error, never filtered",
+	async (t) => {
+		const { file } = lan(60, 0, true);
+		const json = join(tmp, 'lan60.json');
+		const fulls = tableFulls();
+		const run = await labcheck(['run', file, '--json', json, '--no-report', '-v']);
+		t.is(run.exitCode, 0, run.stdout.split('\n').slice(-5).join('\n'));
+		t.regex(run.stdout, /lan: neighbours written in advance/);
+		t.is(tableFulls(), fulls, 'no neighbour entry was refused');
+		const statuses = (file: string) =>
+			(JSON.parse(readFileSync(file, 'utf8')) as { results: Array<{ status: string; detail: string }> }).results;
+		t.true(statuses(json).every((r) => r.status === 'ok'));
+		// A 60-column matrix does not fit 160 columns: a summary by source instead; -q prints no matrix at all.
+		t.regex(run.stdout, /60 × 60 matrix, \d+ columns wide \(the terminal has 160\)/);
+		t.regex(run.stdout, /h1 … h60 \(60 sources\): ✓ 59 {2}all held/);
+		const quiet = await labcheck(['run', file, '--no-report', '-q']);
+		t.is(quiet.exitCode, 0);
+		t.notRegex(quiet.stdout, /matrix|from \\ to|✓ reachable/);
+		// The same lab left to ARP (as labcheck built it before): the table overflows, and the pairs it refused are
+		// errors naming the machine's limit.
+		const gcThresh3 = Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8'));
+		const forced = join(tmp, 'lan60-arp.json');
+		const arp = await execa(process.execPath, [BIN, 'run', file, '--json', forced, '--no-report', '-q'], {
+			cwd: ROOT,
+			reject: false,
+			env: { FORCE_COLOR: '0', LABCHECK_NEIGHBOUR_BUDGET: '100000' },
+		});
+		const results = statuses(forced);
+		t.false(
+			results.some((r) => r.status === 'filtered'),
+			'no pair on a LAN where every pair is reachable reads as filtered',
+		);
+		if (gcThresh3 < 60 * 59) {
+			t.is(arp.exitCode, 1);
+			t.true(results.some((r) => r.status === 'error' && /labcheck's limit, not the network's/.test(r.detail)));
+		} else t.is(arp.exitCode, 0, `this machine's table holds ${gcThresh3} entries: no overflow to show`);
+	},
+);

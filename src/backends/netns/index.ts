@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { installed } from '../../which.js';
+import { readFileSync } from 'node:fs';
 import type Docker from 'dockerode';
 import { execa } from 'execa';
 import { contains, parseCidr } from '../../net/ipv4.js';
@@ -89,6 +90,7 @@ class NetnsLab implements Lab {
 	private down = false;
 	private starting?: Promise<void>;
 	private kept = false;
+	private readonly neighbourDrops = new NeighbourDrops();
 
 	constructor(
 		private plan: Plan,
@@ -173,7 +175,9 @@ class NetnsLab implements Lab {
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
 		key?.catch(() => {}); // awaited below; a failing build must not leave it unhandled
-		await createLab(this.plan, this.id);
+		const fixed = await createLab(this.plan, this.id);
+		for (const network of fixed)
+			this.options.log?.(`${network}: neighbours written in advance (too many for the kernel's shared ARP table)`);
 		this.checkpoint();
 		for (const node of namespaced) {
 			const network = NetNamespace.open(`/run/netns/${nodeNamespace(this.id, node.name)}`);
@@ -502,9 +506,21 @@ class NetnsLab implements Lab {
 		const probe = probeOf(request.probe);
 		if (!network) return { status: 'error', detail: `${from} is not running`, ms: 0 };
 		if (!probe) return { status: 'error', detail: `no probe "${request.probe}"`, ms: 0 };
+		const before = this.neighbourDrops.seen;
 		try {
 			const exec = (command: string) => this.exec(from, command);
-			return await probe.run(request, { network, sshKeyFile: this.key?.privateFile, exec });
+			const result = await probe.run(request, { network, sshKeyFile: this.key?.privateFile, exec });
+			// Silence while this machine dropped packets for its own limits is labcheck's failure, not the network's.
+			const dropped =
+				result.status === 'filtered' || result.status === 'unreachable' ? this.neighbourDrops.since(before) : 0;
+			if (dropped === 0) return result;
+			return {
+				...result,
+				status: 'error',
+				detail:
+					`${result.detail} — but this machine dropped ${dropped} packet(s) for want of a neighbour entry while it ` +
+					"ran (the kernel's ARP table was full or its queue overflowed): labcheck's limit, not the network's",
+			};
 		} catch (error) {
 			return { status: 'error', detail: `probe crashed: ${(error as Error).message}`, ms: 0 };
 		}
@@ -516,12 +532,14 @@ class NetnsLab implements Lab {
 	}
 
 	async detach(): Promise<void> {
+		this.neighbourDrops.stop();
 		this.closeNetworks();
 		this.kept = true;
 		await this.saveState();
 	}
 
 	async teardown(): Promise<void> {
+		this.neighbourDrops.stop();
 		if (this.down) return;
 		this.down = true;
 		await this.starting?.catch(() => {}); // a build in progress stops at its next step first
@@ -545,5 +563,42 @@ class NetnsLab implements Lab {
 			);
 		}
 		await rm(this.dir, { recursive: true, force: true });
+	}
+}
+
+/**
+ * Packets the machine's kernel dropped for want of a neighbour entry — its ARP table (shared by every namespace) full,
+ * or a queue of packets waiting for a resolution overflowing — counted machine-wide (/proc/net/stat/arp_cache). Read
+ * every 100 ms for the start of a probe, and again when a probe met silence.
+ */
+class NeighbourDrops {
+	seen = NeighbourDrops.read();
+	private readonly timer = setInterval(() => {
+		this.seen = NeighbourDrops.read();
+	}, 100).unref();
+
+	static read(): number {
+		try {
+			const [header, ...cpus] = readFileSync('/proc/net/stat/arp_cache', 'utf8').trim().split('\n');
+			const names = header.trim().split(/\s+/);
+			const at = ['table_fulls', 'unresolved_discards'].map((n) => names.indexOf(n)).filter((i) => i >= 0);
+			let sum = 0;
+			for (const line of cpus) {
+				const values = line.trim().split(/\s+/);
+				for (const i of at) sum += Number.parseInt(values[i], 16) || 0;
+			}
+			return sum;
+		} catch {
+			return 0;
+		}
+	}
+
+	since(before: number): number {
+		this.seen = NeighbourDrops.read();
+		return this.seen - before;
+	}
+
+	stop(): void {
+		clearInterval(this.timer);
 	}
 }

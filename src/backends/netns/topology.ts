@@ -1,5 +1,6 @@
 // Namespaces, veths, bridges, addresses, routes and rules of a plan. Each LAN is a bridge in its
 // own namespace; nothing is created in the root namespace, so the lab has no way to the uplink.
+import { readFileSync } from 'node:fs';
 import type { Plan, PlanNode } from '../../plan/types.js';
 import { contains, parseCidr } from '../../net/ipv4.js';
 import { natRules } from './firewall.js';
@@ -24,14 +25,56 @@ export function namespacesOf(plan: Plan, id: string): string[] {
  * milliseconds to start here and a spawn from Node tens; the script only forks `ip` and
  * `iptables-restore`. Forwarding (a sysctl) is set by the caller from inside each namespace.
  */
-export async function createLab(plan: Plan, id: string): Promise<void> {
-	await runScript(labScript(plan, id));
+export async function createLab(plan: Plan, id: string): Promise<string[]> {
+	const fixed = staticNetworks(plan, neighbourBudget());
+	await runScript(labScript(plan, id, fixed));
+	return [...fixed];
 }
+
+/**
+ * The kernel keeps one neighbour (ARP) table for every namespace of the machine, and past `gc_thresh3` entries (1024
+ * by default) it refuses new ones: "neighbor table overflow", the packet is dropped, a reachable pair reads as
+ * filtered. 300 hosts on a LAN need 89,700 entries. A lab may use a quarter of the table (the machine and other labs
+ * share it); past that, its biggest LANs get their neighbours written in advance — permanent entries, which the kernel
+ * does not count — and the rest resolve by ARP as a real LAN does.
+ */
+function neighbourBudget(): number {
+	// LABCHECK_NEIGHBOUR_BUDGET: entries a lab may leave to ARP — a large value shows the kernel's limit biting.
+	if (process.env.LABCHECK_NEIGHBOUR_BUDGET) return Number(process.env.LABCHECK_NEIGHBOUR_BUDGET);
+	try {
+		return Math.floor(Number(readFileSync('/proc/sys/net/ipv4/neigh/default/gc_thresh3', 'utf8')) / 4);
+	} catch {
+		return 256;
+	}
+}
+
+/** The LANs whose neighbours are written in advance: the biggest, until what is left fits `budget` entries. */
+export function staticNetworks(plan: Plan, budget: number): Set<string> {
+	const size = (network: string) =>
+		namespaced(plan).filter((n) => n.interfaces.some((i) => i.network === network)).length;
+	const needs = bridged(plan)
+		.map((n) => ({ name: n.name, entries: size(n.name) * (size(n.name) - 1) }))
+		.sort((a, b) => b.entries - a.entries);
+	let total = needs.reduce((sum, n) => sum + n.entries, 0);
+	const fixed = new Set<string>();
+	for (const n of needs) {
+		if (total <= budget) break;
+		fixed.add(n.name);
+		total -= n.entries;
+	}
+	return fixed;
+}
+
+/** A fixed MAC per node interface, so that a neighbour entry can name it before the link exists. */
+const macOf = (node: number, iface: number) =>
+	['02', '1c', (node >> 16) & 255, (node >> 8) & 255, node & 255, iface & 255]
+		.map((b) => (typeof b === 'string' ? b : b.toString(16).padStart(2, '0')))
+		.join(':');
 
 const heredoc = (command: string, lines: string[], what: string, tag: string) =>
 	`${command} <<'${tag}' || fail '${what.replace(/'/g, '')}'\n${lines.join('\n')}\n${tag}`;
 
-export function labScript(plan: Plan, id: string): string {
+export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()): string {
 	const parts = ['fail() { echo "$1" >&2; exit 1; }'];
 	let tag = 0;
 	const batch = (namespace: string | undefined, lines: string[], what: string) => {
@@ -53,16 +96,18 @@ export function labScript(plan: Plan, id: string): string {
 	);
 	let veth = 0;
 	namespaced(plan).forEach((node, index) => {
-		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
+		for (const [k, iface] of node.interfaces.entries()) {
+			if (isDocker(plan, iface.network)) continue;
 			// Distinct ifindexes on both ends: the kernel then treats their carrier change as urgent and
 			// activates them at once, instead of up to a second later (see the wait below).
 			const ifindex = 1000 + 2 * veth++;
 			const port = `${switchPort(index, node.name).slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
+			const mac = fixed.has(iface.network) ? ` address ${macOf(index, k)}` : '';
 			ports
 				.get(iface.network)!
 				.push(
 					`link add ${port} index ${ifindex + 1} type veth ` +
-						`peer name ${iface.ifname} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
+						`peer name ${iface.ifname}${mac} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
 					`link set ${port} master br0`,
 					`link set ${port} up`,
 				);
@@ -82,6 +127,14 @@ export function labScript(plan: Plan, id: string): string {
 			lines.push(`addr add ${e.resolver}/${iface.prefix} dev ${iface.ifname}`);
 		}
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
+		// Neighbours written in advance on the LANs too big for the kernel's shared table (see neighbourBudget).
+		for (const iface of node.interfaces.filter((i) => fixed.has(i.network)))
+			namespaced(plan).forEach((peer, p) => {
+				if (peer === node) return;
+				for (const [k, other] of peer.interfaces.entries())
+					if (other.network === iface.network)
+						lines.push(`neigh replace ${other.address} lladdr ${macOf(p, k)} dev ${iface.ifname} nud permanent`);
+			});
 		const { ip, iptables } = natRules(node);
 		batch(nodeNamespace(id, node.name), [...lines, ...ip], `node "${node.name}": addresses and routes`);
 		if (iptables)
