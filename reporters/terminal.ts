@@ -108,7 +108,10 @@ export function printMatrix(
 	for (const row of matrix.rows)
 		for (const column of matrix.columns)
 			width = Math.max(width, matrix.cell(row, column).map(cellText).join(' ').length + 2);
-	if (width * (matrix.columns.length + 1) > columns) return printSummary(matrix, results, out, width, columns);
+	if (width * (matrix.columns.length + 1) > columns) {
+		printSummary(matrix, results, out, width, columns);
+		return;
+	}
 	out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
 	for (const row of matrix.rows) {
 		const cells = matrix.columns.map((column) => {
