@@ -186,7 +186,8 @@ const tableFulls = () =>
 		.reduce((sum, line) => sum + Number.parseInt(line.trim().split(/\s+/).at(-1)!, 16), 0);
 
 test.serial(
-	"60 hosts all pairs: the kernel's shared ARP table would refuse most of them; labcheck's neighbours make all 3,540 right, and what the table refuses is labcheck's error, never filtered",
+	"60 hosts all pairs: the kernel's shared ARP table would refuse most; written neighbours make all 3,540 right, " +
+		"and what the table refuses is labcheck's error, never filtered",
 	async (t) => {
 		const { file } = lan(60, 0, true);
 		const json = join(tmp, 'lan60.json');
