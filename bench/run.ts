@@ -2,7 +2,7 @@
 // runs, written to bench/results.json. Not part of `npm test`: timings are not pass/fail.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -165,8 +165,29 @@ say(
 	`  all pairs, 30 hosts, 15 dropping: labcheck ${median(dropped).toFixed(2)} s (660 dropped pairs); ` +
 		`mininet ${perDropped.toFixed(2)} s per dropped pair`,
 );
+// 300 hosts on one LAN, all 89,700 pairs against the model: the whole command, how many verdicts are right (every
+// pair is reachable), and the peak memory (GNU time's maximum RSS).
+const all300 = join(dir, 'all300.yaml');
+await writeFile(all300, lanScenario(300, 0, false).concat('expect:\n  - ping * -> *: { expect: auto, count: 1 }\n'));
+const json300 = join(dir, 'all300.json');
+const started300 = performance.now();
+const run300 = await execa(
+	'/usr/bin/time',
+	['-f', '%M', process.execPath, BIN, 'run', all300, '-q', '--no-report', '--json', json300],
+	{
+		reject: false,
+	},
+);
+const allpairs300 = (performance.now() - started300) / 1000;
+const results300 = (JSON.parse(await readFile(json300, 'utf8')) as { results: Array<{ status: string }> }).results;
+const allpairs300Correct = results300.filter((r) => r.status === 'ok').length / 89_700;
+const allpairs300Rss = Number(run300.stderr.trim().split('\n').at(-1)) / 1024;
+say(
+	`  all pairs, 300 hosts (89,700 pings) ${allpairs300.toFixed(2)} s, ` +
+		`${(100 * allpairs300Correct).toFixed(2)} % right, ${allpairs300Rss.toFixed(0)} MB`,
+);
 const perNode: Record<string, number> = {};
-for (const n of [10, 30, 100]) {
+for (const n of [10, 30, 100, 1000]) {
 	perNode[n] = (median(await repeat(3, () => buildTeardown(n))) * 1000) / n;
 	say(`  build + teardown, ${String(n).padStart(3)} nodes       ${perNode[n].toFixed(1)} ms per node`);
 }
@@ -184,6 +205,9 @@ const results = {
 	dropped30_labcheck_s: median(dropped),
 	mininet_s_per_dropped_pair: perDropped,
 	build_teardown_ms_per_node: perNode,
+	allpairs300_s: allpairs300,
+	allpairs300_correct: allpairs300Correct,
+	allpairs300_rss_mb: allpairs300Rss,
 	calc_expr_per_s: calc.rps,
 	calc_p50_ms: calc.p50,
 	calc_p99_ms: calc.p99,
@@ -213,6 +237,9 @@ const rows: Array<[string, string, string, boolean]> = [
 		'≤ 20 ms',
 		ms <= 20,
 	]),
+	['all pairs, 300 hosts', `${allpairs300.toFixed(2)} s`, '≤ 10 s', allpairs300 <= 10],
+	['  right', `${(100 * allpairs300Correct).toFixed(2)} %`, '100 %', allpairs300Correct === 1],
+	['  memory', `${allpairs300Rss.toFixed(0)} MB`, '≤ 1024 MB', allpairs300Rss <= 1024],
 	['calculator throughput', `${Math.round(calc.rps)} expressions/s`, '≥ 2000/s', calc.rps >= 2000],
 	['calculator p99 latency', `${calc.p99} ms`, '≤ 20 ms', calc.p99 <= 20],
 ];
