@@ -7,6 +7,8 @@ export interface View {
 	plan: Plan;
 	/** Containers not running at this moment (not started yet, stopped, removed). */
 	absent: ReadonlySet<string>;
+	/** "network address" → the first node with an up interface there: made on first use (a big lab asks it often). */
+	owners?: Map<string, PlanNode>;
 }
 
 const views = new WeakMap<Plan, View>();
@@ -32,8 +34,16 @@ export function upInterfaces(v: View, n: PlanNode): PlanInterface[] {
 
 /** The node answering for `address` on `net` (an interface address, a NAT engine's resolver, a floating IP). */
 export function ownerOn(v: View, net: string, address: string): PlanNode | undefined {
+	if (!v.owners) {
+		v.owners = new Map();
+		for (const n of v.plan.nodes)
+			for (const i of upInterfaces(v, n)) {
+				const key = `${i.network} ${i.address}`;
+				if (!v.owners.has(key)) v.owners.set(key, n);
+			}
+	}
 	return (
-		v.plan.nodes.find((n) => upInterfaces(v, n).some((i) => i.network === net && i.address === address)) ??
+		v.owners.get(`${net} ${address}`) ??
 		v.plan.nodes.find(
 			(n) =>
 				n.nat.some((e) => e.network === net && e.resolver === address) &&
