@@ -9,6 +9,8 @@ export interface View {
 	absent: ReadonlySet<string>;
 	/** "network address" → the first node with an up interface there: made on first use (a big lab asks it often). */
 	owners?: Map<string, PlanNode>;
+	/** Nodes by name, likewise. */
+	byName?: Map<string, PlanNode>;
 }
 
 const views = new WeakMap<Plan, View>();
@@ -23,7 +25,10 @@ export function viewOf(plan: Plan): View {
 }
 
 export const network = (v: View, name: string): PlanNetwork => v.plan.networks.find((n) => n.name === name)!;
-export const node = (v: View, name: string): PlanNode => v.plan.nodes.find((n) => n.name === name)!;
+export function node(v: View, name: string): PlanNode {
+	v.byName ??= new Map(v.plan.nodes.map((n) => [n.name, n]));
+	return v.byName.get(name)!;
+}
 const inNet = (v: View, iface: PlanInterface, address: string) =>
 	contains(parseCidr(network(v, iface.network).subnet), address);
 

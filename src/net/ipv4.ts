@@ -7,10 +7,20 @@ export interface Cidr {
 	text: string;
 }
 
-export const toInt = (ip: string): number =>
-	ipaddr.IPv4.parse(ip)
-		.toByteArray()
-		.reduce((n, b) => n * 256 + b, 0);
+const ints = new Map<string, number>();
+
+/** Memoised: the model asks for the same lab addresses millions of times in a big matrix. */
+export function toInt(ip: string): number {
+	let n = ints.get(ip);
+	if (n === undefined) {
+		n = ipaddr.IPv4.parse(ip)
+			.toByteArray()
+			.reduce((acc, b) => acc * 256 + b, 0);
+		if (ints.size > 100_000) ints.clear();
+		ints.set(ip, n);
+	}
+	return n;
+}
 
 export const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
@@ -75,7 +85,7 @@ export function subnetProblem(text: string): { message: string; hint?: string } 
 export const size = (c: Cidr): number => 2 ** (32 - c.prefix);
 export const contains = (c: Cidr, ip: string): boolean => {
 	const n = toInt(ip);
-	return n >= c.base && n < c.base + size(c);
+	return n >= c.base && n < c.base + 2 ** (32 - c.prefix);
 };
 export const overlaps = (a: Cidr, b: Cidr): boolean => a.base < b.base + size(b) && b.base < a.base + size(a);
 /** True for the network and broadcast addresses of subnets larger than /31. */
