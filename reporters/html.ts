@@ -14,7 +14,10 @@ th, td { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; vertica
 th { background: #f6f8fa; } code, pre { background: #f6f8fa; border-radius: 4px; }
 pre { padding: 10px; overflow-x: auto; }
 details { margin: .3em 0; } summary { cursor: pointer; }
-pre.mermaid { background: none; text-align: center; } h1 { border-bottom: 1px solid #d0d7de; }`;
+pre.mermaid { background: none; text-align: center; } h1 { border-bottom: 1px solid #d0d7de; }
+.heat { display: grid; gap: 1px; overflow-x: auto; margin: 1em 0; }
+.c { display: inline-block; width: 7px; height: 7px; } .ok { background: #2da44e; } .no { background: #d4a72c; }
+.bad { background: #cf222e; } .none { background: #eaeef2; } .legend .c { margin: 0 2px 0 8px; }`;
 
 export async function renderHtml(summaries: RunSummary[]): Promise<string> {
 	const { default: MarkdownIt } = await import('markdown-it');
@@ -24,7 +27,7 @@ export async function renderHtml(summaries: RunSummary[]): Promise<string> {
 		tokens[idx].info.trim() === 'mermaid'
 			? `<pre class="mermaid">${md.utils.escapeHtml(tokens[idx].content)}</pre>\n`
 			: fence(tokens, idx, options, env, self);
-	const body = summaries.map((s) => md.render(renderMarkdown(s))).join('\n<hr>\n');
+	const body = summaries.map((s) => md.render(renderMarkdown(s, { html: true }))).join('\n<hr>\n');
 	const renderer = (await readFile(require.resolve('mermaid/dist/mermaid.min.js'), 'utf8')).replace(
 		/<\/script/gi,
 		'<\\/script',

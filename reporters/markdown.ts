@@ -8,7 +8,7 @@ import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
 import { pathOf } from '../src/model/predict.js';
-import { buildMatrix, byStep, cellText } from './matrix.js';
+import { buildMatrix, byStep, cellText, columnOf } from './matrix.js';
 import { viewOf } from '../src/model/network.js';
 import { rulesOf, sentence } from '../src/plan/rules.js';
 
@@ -68,8 +68,96 @@ function topology(plan: Plan): string[] {
 
 const measured = (r: CheckResult) => (r.actual === 'unreachable' ? `unreachable (${r.result.status})` : r.actual);
 
-function matrixTable(plan: Plan, results: CheckResult[]): string {
+/** Past this many columns a matrix is no table a person reads: a summary by source (Markdown), a heat map (HTML). */
+export const MATRIX_COLUMNS = 24;
+/** Past this many checks the report lists what failed and collapses what held. */
+export const LISTED = 500;
+/** Rows of held checks listed, collapsed, in a big report (all of them are in --json). */
+const HELD_LISTED = 1000;
+
+/** The anchor of a check's evidence, for links from a heat map and from the failures. */
+const anchor = (i: number) => `e${i + 1}`;
+
+function matrixSummary(
+	matrix: ReturnType<typeof buildMatrix>,
+	results: CheckResult[],
+	index: Map<CheckResult, number>,
+) {
+	const rows: string[][] = [];
+	let group: { first: string; last: string; n: number; key: string; cells: string[] } | undefined;
+	const flush = () => {
+		if (group) rows.push([group.n === 1 ? group.first : `${group.first} … ${group.last} (${group.n})`, ...group.cells]);
+	};
+	for (const row of matrix.rows) {
+		let reachable = 0;
+		let unreachable = 0;
+		let failing = 0;
+		for (const column of matrix.columns)
+			for (const c of matrix.cell(row, column)) {
+				if (c.reachable) reachable++;
+				else unreachable++;
+				if (!c.passed) failing++;
+			}
+		const cells = [String(reachable), String(unreachable), failing ? `**⚠ ${failing}**` : '0'];
+		const key = cells.join('/');
+		if (group?.key === key) {
+			group.last = row;
+			group.n++;
+			continue;
+		}
+		flush();
+		group = { first: row, last: row, n: 1, key, cells };
+	}
+	flush();
+	const failing = results.filter((r) => !r.passed && r.check.probe !== 'exec');
+	return [
+		`${matrix.rows.length} × ${matrix.columns.length}: too wide for a table. Sources that behave alike are one row ` +
+			'(the HTML report draws every cell).',
+		'',
+		table(['from', '✓ reachable', '✗ unreachable', 'failing'], rows),
+		...(failing.length > 0
+			? ['', `Failing cells: ${failing.map((r) => `[${r.check.id}](#${anchor(index.get(r)!)})`).join(', ')}`]
+			: []),
+	].join('\n');
+}
+
+/** The matrix as a grid of coloured squares, a failing one linking to its evidence (HTML reports only). */
+function heatMap(matrix: ReturnType<typeof buildMatrix>, results: CheckResult[], index: Map<CheckResult, number>) {
+	const byCell = new Map<string, CheckResult[]>();
+	for (const r of results) {
+		if (r.check.probe === 'exec') continue;
+		const key = `${r.check.from}\u0000${columnOf(r)}`;
+		byCell.set(key, [...(byCell.get(key) ?? []), r]);
+	}
+	const html = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+	const cells: string[] = [];
+	for (const row of matrix.rows)
+		for (const column of matrix.columns) {
+			const rs = byCell.get(`${row}\u0000${column}`) ?? [];
+			const bad = rs.find((r) => !r.passed);
+			const title = html(
+				rs.map((r) => `${r.check.id}: ${r.actual}${r.passed ? '' : ` (expected ${r.check.expect})`}`).join('\n'),
+			);
+			const kind = rs.length === 0 ? 'none' : bad ? 'bad' : rs.every((r) => r.actual === 'reachable') ? 'ok' : 'no';
+			cells.push(
+				bad
+					? `<a class="c bad" href="#${anchor(index.get(bad)!)}" title="${title}"></a>`
+					: `<i class="c ${kind}"${title ? ` title="${title}"` : ''}></i>`,
+			);
+		}
+	return (
+		`<div class="heat" style="grid-template-columns: repeat(${matrix.columns.length}, 7px)">${cells.join('')}</div>\n` +
+		`<p class="legend"><i class="c ok"></i> reachable <i class="c no"></i> unreachable, as expected ` +
+		`<i class="c bad"></i> differs from the expectation (click: its evidence) — rows ${html(matrix.rows[0])} … ` +
+		`${html(matrix.rows.at(-1)!)} send, ` +
+		`columns ${html(matrix.columns[0])} … ${html(matrix.columns.at(-1)!)} receive</p>`
+	);
+}
+
+function matrixTable(plan: Plan, results: CheckResult[], index: Map<CheckResult, number>, forHtml: boolean): string {
 	const matrix = buildMatrix(plan, results);
+	if (matrix.columns.length > MATRIX_COLUMNS)
+		return forHtml ? heatMap(matrix, results, index) : matrixSummary(matrix, results, index);
 	return table(
 		['from \\ to', ...matrix.columns],
 		matrix.rows.map((row) => [
@@ -84,8 +172,10 @@ function matrixTable(plan: Plan, results: CheckResult[]): string {
 	);
 }
 
-export function renderMarkdown(summary: RunSummary): string {
+export function renderMarkdown(summary: RunSummary, options: { html?: boolean } = {}): string {
 	const { plan, results } = summary;
+	const index = new Map(results.map((r, i) => [r, i]));
+	const big = results.length > LISTED;
 	const { ok, text } = verdictOf(summary);
 	const sentence = summary.interrupted ? text : text[0].toUpperCase() + text.slice(1);
 	const verdict = `${summary.interrupted ? '⏹ Run' : ok ? '✅' : '❌'} ${sentence}.`;
@@ -115,16 +205,15 @@ export function renderMarkdown(summary: RunSummary): string {
 			}
 			lines.push('');
 		} else if (step.name) lines.push('### As built', '');
-		if (step.results.some((r) => r.check.probe !== 'exec')) lines.push(matrixTable(plan, step.results), '');
+		if (step.results.some((r) => r.check.probe !== 'exec'))
+			lines.push(matrixTable(plan, step.results, index, options.html ?? false), '');
 	}
 	const stepColumn = plan.steps.length > 0;
-	lines.push(
-		'## Expectations',
-		'',
+	const expectations = (rs: CheckResult[]) =>
 		table(
 			['#', ...(stepColumn ? ['step'] : []), 'check', 'expected', 'predicted', 'measured', 'verdict', 'detail'],
-			results.map((r, i) => [
-				String(i + 1),
+			rs.map((r) => [
+				String(index.get(r)! + 1),
 				...(stepColumn ? [String(r.check.step)] : []),
 				`\`${r.check.id}\``,
 				r.check.expect,
@@ -137,9 +226,24 @@ export function renderMarkdown(summary: RunSummary): string {
 				r.passed ? '✅ held' : '❌ failed',
 				`${r.result.detail}${r.result.mismatch ? `; ${r.result.mismatch}` : ''}`,
 			]),
-		),
-		'',
-	);
+		);
+	lines.push('## Expectations', '');
+	if (!big) lines.push(expectations(results), '');
+	else {
+		// A big run: what failed in full, what held collapsed (and capped: --json has every one).
+		const failed = results.filter((r) => !r.passed);
+		const held = results.filter((r) => r.passed);
+		if (failed.length > 0) lines.push(`### ${failed.length} failed`, '', expectations(failed), '');
+		lines.push(
+			`<details><summary>${held.length} held${held.length > HELD_LISTED ? ` (the first ${HELD_LISTED} listed)` : ''}` +
+				'</summary>',
+			'',
+			expectations(held.slice(0, HELD_LISTED)),
+			'',
+			'</details>',
+			'',
+		);
+	}
 	const disagreements = results.filter((r) => r.predicted && r.predicted.outcome !== r.actual);
 	if (disagreements.length > 0) {
 		lines.push(
@@ -163,10 +267,15 @@ export function renderMarkdown(summary: RunSummary): string {
 		lines.push('');
 	}
 	lines.push('## Evidence', '');
-	for (const r of results) {
+	// A big run keeps the evidence of what failed or surprised the model; --json keeps all of it.
+	const evidenced = big
+		? results.filter((r) => !r.passed || (r.predicted && r.predicted.outcome !== r.actual))
+		: results;
+	if (big) lines.push(`Of the checks that failed or that the model did not predict (${evidenced.length}).`, '');
+	for (const r of evidenced) {
 		const path = r.predicted ? [`path (model): ${pathOf(r.predicted)}`] : [];
 		lines.push(
-			`<details><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`,
+			`<details id="${anchor(index.get(r)!)}"><summary>${r.passed ? '✅' : '❌'} ${r.check.id}</summary>`,
 			'',
 			'```',
 			...evidenceLines(r).map(redactText),

@@ -4,7 +4,7 @@ import type { Reporter, RunSummary } from '../src/run/types.js';
 import type { CheckResult } from '../src/run/types.js';
 import { verdictOf } from '../src/run/verdict.js';
 import { pathOf } from '../src/model/predict.js';
-import { buildMatrix, byStep, cellText } from './matrix.js';
+import { buildMatrix, byStep, type Cell, cellText } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
 
@@ -102,21 +102,38 @@ export function printMatrix(
 	columns = Number.POSITIVE_INFINITY,
 ): void {
 	const matrix = buildMatrix(summary.plan, results);
+	// A cell with several probes ("✓ tcp:50000 ✓ tcp:50004 ✗ tcp:50005") would widen every column: past
+	// NARROW characters, a cell is one mark per probe, in the order of a legend printed above the matrix.
+	const label = (c: Cell) => `${c.probe}${c.port ? `:${c.port}` : ''}`;
+	const labels: string[] = [];
+	let widest = 0;
+	for (const row of matrix.rows)
+		for (const column of matrix.columns) {
+			const cell = matrix.cell(row, column);
+			widest = Math.max(widest, cell.map(cellText).join(' ').length);
+			for (const c of cell) if (!labels.includes(label(c))) labels.push(label(c));
+		}
+	const marks = widest > NARROW && labels.length > 1;
+	const text = (cell: Cell[]) =>
+		marks
+			? labels
+					.map((l) => cell.find((c) => label(c) === l))
+					.map((c) => (c ? (c.reachable ? '✓' : '✗') : '·'))
+					.join('')
+			: cell.map(cellText).join(' ');
 	// A loop, not Math.max(...cells): a big lab has more cells than a call may have arguments.
 	let width = 10;
-	for (const label of [...matrix.rows, ...matrix.columns]) width = Math.max(width, label.length + 2);
-	for (const row of matrix.rows)
-		for (const column of matrix.columns)
-			width = Math.max(width, matrix.cell(row, column).map(cellText).join(' ').length + 2);
+	for (const name of [...matrix.rows, ...matrix.columns]) width = Math.max(width, name.length + 2);
+	width = Math.max(width, (marks ? labels.length : widest) + 2);
 	if (width * (matrix.columns.length + 1) > columns) {
 		printSummary(matrix, results, out, width, columns);
 		return;
 	}
+	if (marks) out(chalk.dim(`each cell: one mark per probe, in this order: ${labels.join(' ')}  (· not checked)`));
 	out(`${pad('from \\ to', width)}${matrix.columns.map((c) => chalk.bold(pad(c, width))).join('')}`);
 	for (const row of matrix.rows) {
 		const cells = matrix.columns.map((column) => {
 			const cell = matrix.cell(row, column);
-			const text = cell.map(cellText).join(' ');
 			const colour =
 				cell.length === 0
 					? chalk.dim
@@ -125,13 +142,14 @@ export function printMatrix(
 							? chalk.green
 							: chalk.yellow
 						: chalk.bgRed.white;
-			return colour(pad(cell.length === 0 ? '·' : text, width));
+			return colour(pad(cell.length === 0 ? '·' : text(cell), width));
 		});
 		out(`${chalk.bold(pad(row, width))}${cells.join('')}`);
 	}
 }
 
 const FAILING_SHOWN = 20;
+const NARROW = 24;
 
 /**
  * A matrix too wide for the terminal, summarised: sources that behave alike collapsed into one line (how many cells

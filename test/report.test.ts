@@ -143,3 +143,43 @@ test('`labcheck ci github` and `ci gitlab` write a job per scenario: install, ru
 	t.is(glJob.parallel.matrix[0].SCENARIO.length, readdirSync(join(ROOT, 'scenarios')).length, 'every shipped scenario');
 	t.is(glJob.artifacts.reports.junit, 'results.xml');
 });
+
+test('a big run: the matrix summarised, what failed listed; the heat map opens evidence', async (t) => {
+	// 30 hosts, the first two with a security group that drops ICMP, every pair expected reachable: 870 checks, 114 fail.
+	const lines = ['name: thirty', 'networks: { lan: { subnet: 10.0.0.0/24 } }', 'nodes:'];
+	for (let i = 1; i <= 30; i++)
+		lines.push(`  h${i}: { kind: host, on: lan, address: 10.0.0.${i + 10}${i <= 2 ? ', security_group: []' : ''} }`);
+	lines.push('expect:', '  - ping * -> *: { expect: reachable, count: 1 }');
+	writeFileSync(out('thirty.yaml'), `${lines.join('\n')}\n`);
+	const run = await labcheck(['run', out('thirty.yaml'), '--report', out('thirty.md'), '--html', out('thirty.html')]);
+	t.is(run.exitCode, 1);
+	t.regex(run.stdout, /30 × 30 matrix, \d+ columns wide \(the terminal has 160\)/);
+	t.regex(run.stdout, /h1 … h2 \(2 sources\): ✗ 29 {2} 29 failing /);
+	t.regex(run.stdout, /h3 … h30 \(28 sources\): ✓ 27 {2}✗ 2 {2} 2 failing /);
+	t.regex(run.stdout, /… and 94 more failing/);
+	const md = readFileSync(out('thirty.md'), 'utf8');
+	t.regex(md, /\| h1 … h2 \(2\) \| 0 \| 29 \| \*\*⚠ 29\*\* \|/);
+	t.regex(md, /### 114 failed\n/);
+	t.regex(md, /<details><summary>756 held<\/summary>/, 'what held, collapsed');
+	t.is((md.match(/<details id="e\d+">/g) ?? []).length, 114, 'evidence for what failed only');
+	const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox'] });
+	try {
+		const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+		await page.goto(`file://${out('thirty.html')}`);
+		const heat = page.locator('div.heat');
+		t.is(await heat.locator('.c').count(), 900, 'a square per cell');
+		t.is(await heat.locator('a.bad').count(), 114, 'a red, clickable square per failing cell');
+		const first = heat.locator('a.bad').first();
+		t.regex((await first.getAttribute('title')) ?? '', /^ping h1 -> h2: unreachable \(expected reachable\)$/);
+		await first.click();
+		const target = page.locator(`details${new URL(page.url()).hash}`);
+		t.regex(await target.locator('summary').innerText(), /ping h1 -> h2/);
+		t.true(await target.isVisible());
+	} finally {
+		await browser.close();
+	}
+	// Cells with several probes: one mark each, in a legend's order, instead of "✓ dns ✓ dns:5353 ✗ udp:1234".
+	const dns = await labcheck(['run', 'scenarios/dns.yaml', '--no-report']);
+	t.regex(dns.stdout, /each cell: one mark per probe, in this order: dns dns:5353 udp:1234 ssh:1234 udp:53 udp:7/);
+	t.regex(dns.stdout, /\nneighbour +·✓✗✓·· +· +····✗· *\n/, 'neighbour → host: dns:5353 ✓, udp:1234 ✗, ssh:1234 ✓');
+});
