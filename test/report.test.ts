@@ -173,7 +173,7 @@ test('a big run: the matrix summarised, what failed listed; the heat map opens e
 		t.regex((await first.getAttribute('title')) ?? '', /^ping h1 -> h2: unreachable \(expected reachable\)$/);
 		await first.click();
 		const target = page.locator(`details${new URL(page.url()).hash}`);
-		t.regex(await target.locator('summary').innerText(), /ping h1 -> h2/);
+		t.regex((await target.locator('summary').textContent()) ?? '', /ping h1 -> h2/);
 		t.true(await target.isVisible());
 	} finally {
 		await browser.close();
