@@ -76,6 +76,25 @@ async function withRootForwarding<T>(fn: () => Promise<T>): Promise<T> {
 	}
 }
 
+/** 20 LANs of 15 hosts, each LAN's router on a backbone with a route to every other LAN: all pairs, from the model. */
+function routedScenario(lans = 20, hosts = 15): string {
+	const lines = ['name: routed', 'networks:', '  core: { subnet: 10.255.0.0/24 }'];
+	for (let k = 1; k <= lans; k++) lines.push(`  lan${k}: { subnet: 10.${k}.0.0/24, gateway: 10.${k}.0.1 }`);
+	lines.push('nodes:');
+	for (let k = 1; k <= lans; k++) {
+		const routes = Array.from({ length: lans }, (_, j) => j + 1)
+			.filter((j) => j !== k)
+			.map((j) => `"10.${j}.0.0/24 via 10.255.0.${j}"`);
+		lines.push(
+			`  r${k}: { kind: router, interfaces: { core: 10.255.0.${k}, lan${k}: 10.${k}.0.1 }, routes: [${routes}] }`,
+		);
+		for (let i = 1; i <= hosts; i++)
+			lines.push(`  h${k}-${i}: { kind: host, on: lan${k}, address: 10.${k}.0.${i + 10} }`);
+	}
+	lines.push('expect:', '  - ping * -> *: { expect: auto, count: 1 }');
+	return `${lines.join('\n')}\n`;
+}
+
 async function mininet(n: number, pre?: string): Promise<number> {
 	await execa('mn', ['-c'], { reject: false });
 	const args = [
@@ -186,6 +205,21 @@ say(
 	`  all pairs, 300 hosts (89,700 pings) ${allpairs300.toFixed(2)} s, ` +
 		`${(100 * allpairs300Correct).toFixed(2)} % right, ${allpairs300Rss.toFixed(0)} MB`,
 );
+const routed = join(dir, 'routed.yaml');
+await writeFile(routed, routedScenario());
+const routedJson = join(dir, 'routed.json');
+const routed20x15 = await seconds(() =>
+	execa(process.execPath, [BIN, 'run', routed, '-q', '--no-report', '--json', routedJson], { reject: false }),
+);
+const routedResults = (JSON.parse(await readFile(routedJson, 'utf8')) as { results: Array<{ passed: boolean }> })
+	.results;
+const routedCorrect = routedResults.filter((r) => r.passed).length / routedResults.length;
+say(
+	`  routed 20 LANs × 15 hosts, all pairs (${routedResults.length}) ${routed20x15.toFixed(2)} s, ` +
+		`${(100 * routedCorrect).toFixed(2)} % as the model predicts`,
+);
+const mn100 = await mininet(100);
+say(`  Mininet single,100 pingall (9,900 pings) ${mn100.toFixed(2)} s`);
 const perNode: Record<string, number> = {};
 for (const n of [10, 30, 100, 1000]) {
 	perNode[n] = (median(await repeat(3, () => buildTeardown(n))) * 1000) / n;
@@ -208,6 +242,9 @@ const results = {
 	allpairs300_s: allpairs300,
 	allpairs300_correct: allpairs300Correct,
 	allpairs300_rss_mb: allpairs300Rss,
+	routed20x15_s: routed20x15,
+	routed20x15_correct: routedCorrect,
+	mininet_single100_pingall_s: mn100,
 	calc_expr_per_s: calc.rps,
 	calc_p50_ms: calc.p50,
 	calc_p99_ms: calc.p99,
@@ -240,6 +277,12 @@ const rows: Array<[string, string, string, boolean]> = [
 	['all pairs, 300 hosts', `${allpairs300.toFixed(2)} s`, '≤ 10 s', allpairs300 <= 10],
 	['  right', `${(100 * allpairs300Correct).toFixed(2)} %`, '100 %', allpairs300Correct === 1],
 	['  memory', `${allpairs300Rss.toFixed(0)} MB`, '≤ 1024 MB', allpairs300Rss <= 1024],
+	[
+		'routed 20 × 15, all pairs',
+		`${routed20x15.toFixed(2)} s, ${(100 * routedCorrect).toFixed(2)} % right`,
+		'correct',
+		routedCorrect === 1,
+	],
 	['calculator throughput', `${Math.round(calc.rps)} expressions/s`, '≥ 2000/s', calc.rps >= 2000],
 	['calculator p99 latency', `${calc.p99} ms`, '≤ 20 ms', calc.p99 <= 20],
 ];
