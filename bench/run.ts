@@ -95,7 +95,32 @@ function routedScenario(lans = 20, hosts = 15): string {
 	return `${lines.join('\n')}\n`;
 }
 
+// Mininet raises these machine-wide and never puts them back (mininet/util.py fixLimits): the bench does.
+const MININET_SYSCTLS = [
+	'net.core.wmem_max',
+	'net.core.rmem_max',
+	'net.ipv4.tcp_rmem',
+	'net.ipv4.tcp_wmem',
+	'net.core.netdev_max_backlog',
+	'net.ipv4.neigh.default.gc_thresh1',
+	'net.ipv4.neigh.default.gc_thresh2',
+	'net.ipv4.neigh.default.gc_thresh3',
+	'net.ipv4.route.max_size',
+	'kernel.pty.max',
+];
+
 async function mininet(n: number, pre?: string): Promise<number> {
+	const saved = (await execa('sysctl', MININET_SYSCTLS, { reject: false })).stdout.split('\n').filter(Boolean);
+	try {
+		return await mininetRun(n, pre);
+	} finally {
+		await execa('sysctl', ['-q', '-w', ...saved.map((line) => line.replace(/ = /, '=').replace(/\t/g, ' '))], {
+			reject: false,
+		});
+	}
+}
+
+async function mininetRun(n: number, pre?: string): Promise<number> {
 	await execa('mn', ['-c'], { reject: false });
 	const args = [
 		'--topo',

@@ -1,14 +1,39 @@
 // results.json: the whole run as data, secrets redacted — for CI, for `labcheck report` to render it
 // again and for `labcheck diff` to compare two runs. Flat fields for people and scripts, plus the
 // check, result and plan objects the other reporters need.
-import { readFile, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
 import { UsageError } from '../src/errors.js';
 import { redact } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 
 export const FORMAT = 'labcheck-results/1';
 
-export const toJson = (summary: RunSummary) => ({
+const resultJson = (r: RunSummary['results'][number]) => ({
+	id: r.check.id,
+	step: r.check.step,
+	from: r.check.from,
+	to: r.check.to,
+	probe: r.check.probe,
+	expect: r.check.expect,
+	actual: r.actual,
+	passed: r.passed,
+	status: r.result.status,
+	detail: r.result.detail,
+	mismatch: r.result.mismatch,
+	seenFrom: r.result.seenFrom,
+	ms: r.result.ms,
+	explanation: r.explanation,
+	predicted: r.predicted?.outcome,
+	predictedPath: r.predicted?.path,
+	check: r.check,
+	result: r.result,
+	prediction: r.predicted,
+});
+
+const headJson = (summary: RunSummary) => ({
 	format: FORMAT,
 	scenario: summary.plan.file,
 	name: summary.plan.name,
@@ -31,28 +56,9 @@ export const toJson = (summary: RunSummary) => ({
 		detail: a.result.detail,
 		planAction: a.action,
 	})),
-	results: summary.results.map((r) => ({
-		id: r.check.id,
-		step: r.check.step,
-		from: r.check.from,
-		to: r.check.to,
-		probe: r.check.probe,
-		expect: r.check.expect,
-		actual: r.actual,
-		passed: r.passed,
-		status: r.result.status,
-		detail: r.result.detail,
-		mismatch: r.result.mismatch,
-		seenFrom: r.result.seenFrom,
-		ms: r.result.ms,
-		explanation: r.explanation,
-		predicted: r.predicted?.outcome,
-		predictedPath: r.predicted?.path,
-		check: r.check,
-		result: r.result,
-		prediction: r.predicted,
-	})),
 });
+
+export const toJson = (summary: RunSummary) => ({ ...headJson(summary), results: summary.results.map(resultJson) });
 
 type Saved = ReturnType<typeof toJson>;
 
@@ -100,12 +106,35 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 	return runs.map(fromJson);
 }
 
+/**
+ * Writes the runs as `toJson` has them, one result at a time: a big run (89,700 results) would otherwise be copied
+ * three times over (as data, redacted, as one string) — a gigabyte.
+ */
+async function writeRuns(path: string, runs: RunSummary[]): Promise<void> {
+	const out = createWriteStream(path);
+	const write = async (text: string) => {
+		if (!out.write(text)) await once(out, 'drain');
+	};
+	const many = runs.length > 1;
+	if (many) await write('[\n');
+	for (const [k, run] of runs.entries()) {
+		const head = JSON.stringify(redact({ ...headJson(run), results: [] }), null, 2);
+		await write(`${head.slice(0, head.lastIndexOf('[]'))}[`);
+		for (const [i, r] of run.results.entries())
+			await write(`${i > 0 ? ',' : ''}\n    ${JSON.stringify(redact(resultJson(r)))}`);
+		await write(`${run.results.length > 0 ? '\n  ' : ''}]\n}${many && k < runs.length - 1 ? ',' : ''}\n`);
+	}
+	if (many) await write(']\n');
+	out.end();
+	await finished(out);
+}
+
 export function jsonReporter(path: string): Reporter {
-	const runs: unknown[] = [];
+	const runs: RunSummary[] = [];
 	return {
 		async onRunEnd(summary) {
-			runs.push(redact(toJson(summary)));
-			await writeFile(path, `${JSON.stringify(runs.length === 1 ? runs[0] : runs, null, 2)}\n`);
+			runs.push(summary);
+			await writeRuns(path, runs);
 		},
 	};
 }

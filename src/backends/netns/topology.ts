@@ -48,12 +48,37 @@ function neighbourBudget(): number {
 	}
 }
 
-/** The LANs whose neighbours are written in advance: the biggest, until what is left fits `budget` entries. */
-export function staticNetworks(plan: Plan, budget: number): Set<string> {
-	const size = (network: string) =>
-		namespaced(plan).filter((n) => n.interfaces.some((i) => i.network === network)).length;
-	const needs = bridged(plan)
-		.map((n) => ({ name: n.name, entries: size(n.name) * (size(n.name) - 1) }))
+/**
+ * The neighbours each node of each LAN will need because a check goes between two of its nodes, both ways (the
+ * reply needs the way back): LAN → node → addresses. Checks through a router need a handful of entries; ARP finds
+ * them. A LAN nobody probes across needs none.
+ */
+export function neighbourPairs(plan: Plan): Map<string, Map<string, Set<string>>> {
+	const owners = new Map<string, { node: string; network: string }>();
+	for (const n of namespaced(plan))
+		for (const i of n.interfaces)
+			if (!isDocker(plan, i.network)) owners.set(i.address, { node: n.name, network: i.network });
+	const pairs = new Map<string, Map<string, Set<string>>>();
+	const add = (network: string, node: string, address: string) => {
+		const lan = pairs.get(network) ?? pairs.set(network, new Map()).get(network)!;
+		(lan.get(node) ?? lan.set(node, new Set()).get(node)!).add(address);
+	};
+	const nodes = new Map(namespaced(plan).map((n) => [n.name, n]));
+	for (const c of plan.checks) {
+		const to = owners.get(c.to.address);
+		const from = to && nodes.get(c.from);
+		const mine = from?.interfaces.find((i) => i.network === to!.network);
+		if (!to || !mine || to.node === c.from) continue;
+		add(to.network, c.from, c.to.address);
+		add(to.network, to.node, mine.address);
+	}
+	return pairs;
+}
+
+/** The LANs whose neighbours are written in advance: the most needy, until what is left fits `budget` entries. */
+export function staticNetworks(plan: Plan, budget: number, pairs = neighbourPairs(plan)): Set<string> {
+	const needs = [...pairs]
+		.map(([name, lan]) => ({ name, entries: [...lan.values()].reduce((sum, s) => sum + s.size, 0) }))
 		.sort((a, b) => b.entries - a.entries);
 	let total = needs.reduce((sum, n) => sum + n.entries, 0);
 	const fixed = new Set<string>();
@@ -75,6 +100,12 @@ const heredoc = (command: string, lines: string[], what: string, tag: string) =>
 	`${command} <<'${tag}' || fail '${what.replace(/'/g, '')}'\n${lines.join('\n')}\n${tag}`;
 
 export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()): string {
+	const pairs = fixed.size > 0 ? neighbourPairs(plan) : new Map<string, Map<string, Set<string>>>();
+	// The MAC each interface on a fixed LAN gets, by its address.
+	const macs = new Map<string, string>();
+	namespaced(plan).forEach((n, index) => {
+		for (const [k, i] of n.interfaces.entries()) if (fixed.has(i.network)) macs.set(i.address, macOf(index, k));
+	});
 	const parts = ['fail() { echo "$1" >&2; exit 1; }'];
 	const neighbourBatches: Array<{ namespace: string; lines: string[] }> = [];
 	let tag = 0;
@@ -131,12 +162,10 @@ export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()
 		// Neighbours written in advance on the LANs too big for the kernel's shared table (see neighbourBudget).
 		const neighbours: string[] = [];
 		for (const iface of node.interfaces.filter((i) => fixed.has(i.network)))
-			namespaced(plan).forEach((peer, p) => {
-				if (peer === node) return;
-				for (const [k, other] of peer.interfaces.entries())
-					if (other.network === iface.network)
-						neighbours.push(`neigh replace ${other.address} lladdr ${macOf(p, k)} dev ${iface.ifname} nud permanent`);
-			});
+			for (const address of pairs.get(iface.network)?.get(node.name) ?? []) {
+				const mac = macs.get(address);
+				if (mac) neighbours.push(`neigh replace ${address} lladdr ${mac} dev ${iface.ifname} nud permanent`);
+			}
 		if (neighbours.length > 0) neighbourBatches.push({ namespace: nodeNamespace(id, node.name), lines: neighbours });
 		const { ip, iptables } = natRules(node);
 		batch(nodeNamespace(id, node.name), [...lines, ...ip], `node "${node.name}": addresses and routes`);
