@@ -6,7 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { UsageError } from '../src/errors.js';
-import { redact } from '../src/run/redact.js';
+import { redactedJson } from '../src/run/redact.js';
 import type { Reporter, RunSummary } from '../src/run/types.js';
 
 export const FORMAT = 'labcheck-results/1';
@@ -112,19 +112,27 @@ export async function readResults(file: string): Promise<RunSummary[]> {
  */
 async function writeRuns(path: string, runs: RunSummary[]): Promise<void> {
 	const out = createWriteStream(path);
-	const write = async (text: string) => {
-		if (!out.write(text)) await once(out, 'drain');
+	// Written in pieces of about a megabyte.
+	let pending: string[] = [];
+	let size = 0;
+	const write = async (text: string, flush = false) => {
+		pending.push(text);
+		size += text.length;
+		if (size < 1_000_000 && !flush) return;
+		const piece = pending.join('');
+		pending = [];
+		size = 0;
+		if (!out.write(piece)) await once(out, 'drain');
 	};
 	const many = runs.length > 1;
 	if (many) await write('[\n');
 	for (const [k, run] of runs.entries()) {
-		const head = JSON.stringify(redact({ ...headJson(run), results: [] }), null, 2);
+		const head = redactedJson({ ...headJson(run), results: [] }, 2);
 		await write(`${head.slice(0, head.lastIndexOf('[]'))}[`);
-		for (const [i, r] of run.results.entries())
-			await write(`${i > 0 ? ',' : ''}\n    ${JSON.stringify(redact(resultJson(r)))}`);
+		for (const [i, r] of run.results.entries()) await write(`${i > 0 ? ',' : ''}\n    ${redactedJson(resultJson(r))}`);
 		await write(`${run.results.length > 0 ? '\n  ' : ''}]\n}${many && k < runs.length - 1 ? ',' : ''}\n`);
 	}
-	if (many) await write(']\n');
+	await write(many ? ']\n' : '', true);
 	out.end();
 	await finished(out);
 }

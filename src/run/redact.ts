@@ -5,7 +5,16 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A
 export const REDACTED = '«redacted»';
 
 export function redactText(text: string): string {
-	return text.replace(PRIVATE_KEY_BLOCK, REDACTED);
+	return text.includes('PRIVATE KEY-----') ? text.replace(PRIVATE_KEY_BLOCK, REDACTED) : text;
+}
+
+/** JSON text of `value` as `redact` would leave it, without copying it first (a big run has 100,000 results). */
+export function redactedJson(value: unknown, indent?: number): string {
+	return JSON.stringify(
+		value,
+		(key, v) => (SECRET_KEY.test(key) && v !== undefined ? REDACTED : typeof v === 'string' ? redactText(v) : v),
+		indent,
+	);
 }
 
 export function redact<T>(value: T): T {

@@ -107,7 +107,6 @@ export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()
 		for (const [k, i] of n.interfaces.entries()) if (fixed.has(i.network)) macs.set(i.address, macOf(index, k));
 	});
 	const parts = ['fail() { echo "$1" >&2; exit 1; }'];
-	const neighbourBatches: Array<{ namespace: string; lines: string[] }> = [];
 	let tag = 0;
 	const batch = (namespace: string | undefined, lines: string[], what: string) => {
 		if (lines.length > 0)
@@ -135,19 +134,24 @@ export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()
 			const ifindex = 1000 + 2 * veth++;
 			const port = `${switchPort(index, node.name).slice(0, 12)}.${iface.ifname.slice(3)}`.slice(0, 15);
 			const mac = fixed.has(iface.network) ? ` address ${macOf(index, k)}` : '';
-			ports
-				.get(iface.network)!
-				.push(
-					`link add ${port} index ${ifindex + 1} type veth ` +
-						`peer name ${iface.ifname}${mac} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
-					`link set ${port} master br0`,
-					`link set ${port} up`,
-				);
+			ports.get(iface.network)!.push(
+				`link add ${port} index ${ifindex + 1} type veth ` +
+					`peer name ${iface.ifname}${mac} index ${ifindex} netns ${nodeNamespace(id, node.name)}`,
+				`link set ${port} master br0`,
+				// The lab speaks IPv4; every new link's IPv6 chatter (router solicitations, MLD) would be flooded to
+				// every port — quadratic in the LAN's size (a 1000-node LAN: 6.8 → 3.0 s). Broadcast (ARP) still floods.
+				`link set ${port} type bridge_slave mcast_flood off`,
+				`link set ${port} up`,
+			);
 		}
 	});
 	for (const net of bridged(plan))
 		batch(switchNamespace(id, net.name), ports.get(net.name)!, `network "${net.name}": bridge and ports`);
-	for (const node of namespaced(plan)) {
+	// Each node's addresses, routes, neighbours and rules, from inside its namespace. nsenter, not `ip -n`: that one
+	// unshares the mount namespace, copying every lab's /run/netns mount — quadratic in the size of the lab.
+	const nodeChunks = namespaced(plan).map((node) => {
+		const ns = nodeNamespace(id, node.name);
+		const enter = `nsenter --net=/run/netns/${ns}`;
 		const lines = ['link set lo up'];
 		for (const iface of node.interfaces.filter((i) => !isDocker(plan, i.network))) {
 			lines.push(`addr add ${iface.address}/${iface.prefix} dev ${iface.ifname}`, `link set ${iface.ifname} up`);
@@ -160,35 +164,35 @@ export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()
 		}
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
 		// Neighbours written in advance on the LANs too big for the kernel's shared table (see neighbourBudget).
-		const neighbours: string[] = [];
 		for (const iface of node.interfaces.filter((i) => fixed.has(i.network)))
 			for (const address of pairs.get(iface.network)?.get(node.name) ?? []) {
 				const mac = macs.get(address);
-				if (mac) neighbours.push(`neigh replace ${address} lladdr ${mac} dev ${iface.ifname} nud permanent`);
+				if (mac) lines.push(`neigh replace ${address} lladdr ${mac} dev ${iface.ifname} nud permanent`);
 			}
-		if (neighbours.length > 0) neighbourBatches.push({ namespace: nodeNamespace(id, node.name), lines: neighbours });
 		const { ip, iptables } = natRules(node);
-		batch(nodeNamespace(id, node.name), [...lines, ...ip], `node "${node.name}": addresses and routes`);
+		const chunk = [
+			heredoc(
+				`${enter} ip -batch -`,
+				[...lines, ...ip],
+				`node "${node.name}": addresses and routes`,
+				`LABCHECK_${tag++}`,
+			),
+		];
 		if (iptables)
-			parts.push(
+			chunk.push(
 				heredoc(
-					`ip netns exec '${nodeNamespace(id, node.name)}' iptables-restore`,
+					`${enter} iptables-restore -w`,
 					[iptables.trimEnd()],
 					`node "${node.name}": NAT and firewall rules`,
 					`LABCHECK_${tag++}`,
 				),
 			);
-	}
-	// Thousands of entries: written by two shells at once (one per core; 1.45× faster, measured at 300 hosts).
-	const halves = [0, 1].map((h) => neighbourBatches.filter((_, i) => i % 2 === h));
-	const subshells = halves
-		.filter((half) => half.length > 0)
-		.map((half) => {
-			const saved = parts.length;
-			for (const b of half) batch(b.namespace, b.lines, `node "${b.namespace}": neighbours`);
-			return `(\n${parts.splice(saved).join('\n')}\n) &\nneighbours="$neighbours $!"`;
-		});
-	if (subshells.length > 0) parts.push(...subshells, 'for job in $neighbours; do wait $job || exit 1; done');
+		return chunk.join('\n');
+	});
+	// Two shells at once, one per core (300 hosts' 89,700 neighbours 1.45× faster).
+	const halves = [0, 1].map((h) => nodeChunks.filter((_, i) => i % 2 === h)).filter((half) => half.length > 0);
+	for (const half of halves) parts.push(`(\n${half.join('\n')}\n) &\nnodes="$nodes $!"`);
+	parts.push('for job in $nodes; do wait $job || exit 1; done');
 	parts.push(waitForPorts(bridged(plan).map((n) => switchNamespace(id, n.name))));
 	return `${parts.join('\n')}\n`;
 }
