@@ -8,7 +8,7 @@ import { mermaid } from './diagram.js';
 import { evidenceLines } from './evidence.js';
 import type { CheckResult } from '../src/run/types.js';
 import { pathOf } from '../src/model/predict.js';
-import { buildMatrix, byStep, cellText, columnOf } from './matrix.js';
+import { buildMatrix, byStep, cellText, columnOf, sourceGroups } from './matrix.js';
 import { viewOf } from '../src/model/network.js';
 import { rulesOf, sentence } from '../src/plan/rules.js';
 
@@ -83,32 +83,12 @@ function matrixSummary(
 	results: CheckResult[],
 	index: Map<CheckResult, number>,
 ) {
-	const rows: string[][] = [];
-	let group: { first: string; last: string; n: number; key: string; cells: string[] } | undefined;
-	const flush = () => {
-		if (group) rows.push([group.n === 1 ? group.first : `${group.first} … ${group.last} (${group.n})`, ...group.cells]);
-	};
-	for (const row of matrix.rows) {
-		let reachable = 0;
-		let unreachable = 0;
-		let failing = 0;
-		for (const column of matrix.columns)
-			for (const c of matrix.cell(row, column)) {
-				if (c.reachable) reachable++;
-				else unreachable++;
-				if (!c.passed) failing++;
-			}
-		const cells = [String(reachable), String(unreachable), failing ? `**⚠ ${failing}**` : '0'];
-		const key = cells.join('/');
-		if (group?.key === key) {
-			group.last = row;
-			group.n++;
-			continue;
-		}
-		flush();
-		group = { first: row, last: row, n: 1, key, cells };
-	}
-	flush();
+	const rows = sourceGroups(matrix).map((g) => [
+		g.n === 1 ? g.first : `${g.first} … ${g.last} (${g.n})`,
+		String(g.reachable),
+		String(g.unreachable),
+		g.failing ? `**⚠ ${g.failing}**` : '0',
+	]);
 	const failing = results.filter((r) => !r.passed && r.check.probe !== 'exec');
 	return [
 		`${matrix.rows.length} × ${matrix.columns.length}: too wide for a table. Sources that behave alike are one row ` +

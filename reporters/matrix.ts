@@ -58,3 +58,38 @@ export function byStep(
 	];
 	return steps.map((s) => ({ ...s, results: results.filter((r) => r.check.step === s.index) }));
 }
+
+/** A run of consecutive sources whose cells count the same: "h1 … h150" on one line of a summary. */
+export interface SourceGroup {
+	first: string;
+	last: string;
+	n: number;
+	reachable: number;
+	unreachable: number;
+	failing: number;
+}
+
+/** The matrix's sources, those that behave alike in a row collapsed, for summaries of matrices too wide to draw. */
+export function sourceGroups(matrix: Matrix): SourceGroup[] {
+	const groups: SourceGroup[] = [];
+	for (const row of matrix.rows) {
+		const counts = { reachable: 0, unreachable: 0, failing: 0 };
+		for (const column of matrix.columns)
+			for (const c of matrix.cell(row, column)) {
+				if (c.reachable) counts.reachable++;
+				else counts.unreachable++;
+				if (!c.passed) counts.failing++;
+			}
+		const last = groups.at(-1);
+		if (
+			last &&
+			last.reachable === counts.reachable &&
+			last.unreachable === counts.unreachable &&
+			last.failing === counts.failing
+		) {
+			last.last = row;
+			last.n++;
+		} else groups.push({ first: row, last: row, n: 1, ...counts });
+	}
+	return groups;
+}

@@ -4,7 +4,7 @@ import type { Reporter, RunSummary } from '../src/run/types.js';
 import type { CheckResult } from '../src/run/types.js';
 import { verdictOf } from '../src/run/verdict.js';
 import { pathOf } from '../src/model/predict.js';
-import { buildMatrix, byStep, type Cell, cellText } from './matrix.js';
+import { buildMatrix, byStep, type Cell, cellText, sourceGroups } from './matrix.js';
 
 const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length));
 
@@ -169,45 +169,16 @@ function printSummary(
 				'a summary by source (the reports have every cell)',
 		),
 	);
-	const count = (row: string) => {
-		let reachable = 0;
-		let unreachable = 0;
-		let failing = 0;
-		for (const column of matrix.columns)
-			for (const c of matrix.cell(row, column)) {
-				if (c.reachable) reachable++;
-				else unreachable++;
-				if (!c.passed) failing++;
-			}
-		return { reachable, unreachable, failing };
-	};
-	const shown = (c: ReturnType<typeof count>) =>
-		[
-			c.reachable ? chalk.green(`✓ ${c.reachable}`) : '',
-			c.unreachable ? chalk.yellow(`✗ ${c.unreachable}`) : '',
-			c.failing ? chalk.bgRed.white(` ${c.failing} failing `) : chalk.dim('all held'),
-		]
-			.filter(Boolean)
-			.join('  ');
 	// Consecutive sources with the same counts are one line: "h1 … h150 (150 sources)".
-	let group: { first: string; last: string; n: number; key: string; counts: ReturnType<typeof count> } | undefined;
-	const flush = () => {
-		if (!group) return;
-		const who = group.n === 1 ? group.first : `${group.first} … ${group.last} (${group.n} sources)`;
-		out(`  ${chalk.bold(who)}: ${shown(group.counts)}`);
-	};
-	for (const row of matrix.rows) {
-		const counts = count(row);
-		const key = `${counts.reachable}/${counts.unreachable}/${counts.failing}`;
-		if (group?.key === key) {
-			group.last = row;
-			group.n++;
-			continue;
-		}
-		flush();
-		group = { first: row, last: row, n: 1, key, counts };
+	for (const g of sourceGroups(matrix)) {
+		const who = g.n === 1 ? g.first : `${g.first} … ${g.last} (${g.n} sources)`;
+		const counts = [
+			g.reachable ? chalk.green(`✓ ${g.reachable}`) : '',
+			g.unreachable ? chalk.yellow(`✗ ${g.unreachable}`) : '',
+			g.failing ? chalk.bgRed.white(` ${g.failing} failing `) : chalk.dim('all held'),
+		];
+		out(`  ${chalk.bold(who)}: ${counts.filter(Boolean).join('  ')}`);
 	}
-	flush();
 	const failing = results.filter((r) => !r.passed && r.check.probe !== 'exec');
 	for (const r of failing.slice(0, FAILING_SHOWN))
 		out(chalk.red(`  ✖ ${r.check.id}: ${r.actual} (${r.result.status}), expected ${r.check.expect}`));

@@ -3,13 +3,14 @@
 // tools. The machines are a lab labcheck built itself (`labcheck up`: sshd on the host and the VM, the VM's own
 // engine), reached from its host node's network — never anything outside it.
 import test from 'ava';
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { connectScript } from '../src/backends/ssh/container.js';
 import { errnoOf } from '../src/backends/ssh/remote.js';
-import { BIN, labcheck, ROOT } from './helpers/cli.js';
+import { labcheck } from './helpers/cli.js';
+import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-docker-'));
 const SCENARIO = 'fixtures/real/docker.yaml';
@@ -21,16 +22,7 @@ const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
 
 const key = () => `/run/labcheck/${lab}/id_ed25519`;
 const socket = () => `/run/labcheck/${lab}/d-vm.sock`;
-function inventory(name: string, nodes: Record<string, string>): string {
-	const file = join(tmp, `${name}.inventory.yaml`);
-	writeFileSync(
-		file,
-		`nodes:\n${Object.entries(nodes)
-			.map(([n, spec]) => `  ${n}: ${spec}\n`)
-			.join('')}`,
-	);
-	return file;
-}
+const inventory = (name: string, nodes: Record<string, string>) => inventoryIn(tmp, name, nodes);
 /** ct1 through the VM's own SSH session (`docker: vm`), ct2 through an SSH URL of its own. */
 const good = (ct1 = `lc-${lab}-ct1`) =>
 	inventory('good', {
@@ -40,23 +32,14 @@ const good = (ct1 = `lc-${lab}-ct1`) =>
 		ct2: `{ docker: "ssh://root@10.1.5.22:1234", container: lc-${lab}-ct2, socket: ${socket()}, key: ${key()} }`,
 	});
 
-const onReal = (inv: string, ...more: string[]) =>
-	execa('ip', ['netns', 'exec', `lc-${lab}-host`, process.execPath, BIN, 'run', SCENARIO, '--on', inv, ...more], {
-		cwd: ROOT,
-		reject: false,
-		env: { FORCE_COLOR: '0' },
-		all: true,
-	});
+const onReal = (inv: string, ...more: string[]) => runOn(lab, SCENARIO, inv, more);
 
 /** The processes inside a container, as its engine lists them (PID 1 and its sleep, nothing of a run). */
 const inside = async (node: string) =>
 	(await execa('docker', ['-H', `unix://${socket()}`, 'top', `lc-${lab}-${node}`, '-eo', 'pid,args'])).stdout;
 
 test.before(async () => {
-	await labcheck(['clean']);
-	const up = await labcheck(['up', SCENARIO]);
-	lab = /lab (\w{4}) is up/.exec(String(up.stdout))?.[1] ?? '';
-	if (!lab) throw new Error(`labcheck up failed: ${up.stdout}${up.stderr}`);
+	lab = await upLab(SCENARIO);
 });
 
 test.after.always(async () => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, labcheck, ROOT } from './helpers/cli.js';
+import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-'));
 const SCENARIO = 'fixtures/real/lab.yaml';
@@ -36,16 +37,7 @@ async function settledSessions(target?: number): Promise<number> {
 	return last;
 }
 
-function inventory(name: string, nodes: Record<string, string>): string {
-	const file = join(tmp, `${name}.inventory.yaml`);
-	writeFileSync(
-		file,
-		`nodes:\n${Object.entries(nodes)
-			.map(([n, spec]) => `  ${n}: ${spec}\n`)
-			.join('')}`,
-	);
-	return file;
-}
+const inventory = (name: string, nodes: Record<string, string>) => inventoryIn(tmp, name, nodes);
 const key = () => `/run/labcheck/${lab}/id_ed25519`;
 const good = () =>
 	inventory('good', {
@@ -56,18 +48,10 @@ const good = () =>
 
 /** `labcheck run --on` from the lab's host node: its network, the machine's files. */
 const onReal = (inv: string, ...more: string[]) =>
-	execa('ip', ['netns', 'exec', `lc-${lab}-host`, process.execPath, BIN, 'run', SCENARIO, '--on', inv, ...more], {
-		cwd: ROOT,
-		reject: false,
-		env: { FORCE_COLOR: '0', LC_TEST_PASSWORD: 'hunter2-real' },
-		all: true,
-	});
+	runOn(lab, SCENARIO, inv, more, { LC_TEST_PASSWORD: 'hunter2-real' });
 
 test.before(async () => {
-	await labcheck(['clean']);
-	const up = await labcheck(['up', SCENARIO]);
-	lab = /lab (\w{4}) is up/.exec(String(up.stdout))?.[1] ?? '';
-	if (!lab) throw new Error(`labcheck up failed: ${up.stdout}${up.stderr}`);
+	lab = await upLab(SCENARIO);
 });
 
 test.after.always(async () => {

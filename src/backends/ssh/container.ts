@@ -3,12 +3,12 @@
 // busybox `nc -e` or bash's /dev/tcp (piped through the exec's stdin and stdout). Nothing is copied into the
 // container; each exec ends with its connection (a connect that hangs is bounded by the probe's timeout).
 import type { Socket } from 'node:net';
-import { Duplex, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
 import type { NodeNetwork } from '../../../probes/types.js';
 import { execIn } from '../netns/docker/containers.js';
-import { errnoOf } from './remote.js';
+import { errnoOf, PipedSocket } from './remote.js';
 
 /** What the script inside the container prints on its stderr once the connection is open. */
 const CONNECTED = 'LC:connected';
@@ -40,10 +40,8 @@ export function connectScript(address: string, port: number, timeoutMs: number):
 }
 
 /** A TCP connection opened inside the container: 'connect' once the script says so, 'error' with an errno if not. */
-class ContainerSocket extends Duplex {
-	connecting = true;
-	private stream?: NodeJS.ReadWriteStream & { destroy(): void; end(): void };
-	private pending: Array<[Buffer, (error?: Error | null) => void]> = [];
+class ContainerSocket extends PipedSocket {
+	private stream?: NodeJS.ReadWriteStream & { destroy(): void };
 	private stderr = '';
 
 	constructor(container: Docker.Container, address: string, port: number, timeoutMs: number, node: string) {
@@ -63,6 +61,7 @@ class ContainerSocket extends Duplex {
 		const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as NonNullable<typeof this.stream>;
 		if (this.destroyed) return stream.destroy();
 		this.stream = stream;
+		this.under = stream;
 		const out = new Writable({
 			write: (data: Buffer, _e, done) => {
 				if (!this.push(data)) stream.pause();
@@ -72,11 +71,7 @@ class ContainerSocket extends Duplex {
 		const err = new Writable({
 			write: (data: Buffer, _e, done) => {
 				this.stderr += data.toString();
-				if (this.connecting && this.stderr.includes(CONNECTED)) {
-					this.connecting = false;
-					for (const [chunk, written] of this.pending.splice(0)) stream.write(chunk, written);
-					this.emit('connect');
-				}
+				if (this.connecting && this.stderr.includes(CONNECTED)) this.opened();
 				done();
 			},
 		});
@@ -94,35 +89,8 @@ class ContainerSocket extends Duplex {
 		stream.on('error', (error: Error) => this.destroy(error));
 	}
 
-	override _read(): void {
-		this.stream?.resume();
-	}
-	override _write(data: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-		if (this.stream && !this.connecting) this.stream.write(data, done);
-		else this.pending.push([data, done]);
-	}
-	override _final(done: () => void): void {
-		this.stream?.end();
-		done();
-	}
-	override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+	protected shut(): void {
 		this.stream?.destroy();
-		done(error);
-	}
-	setTimeout(): this {
-		return this;
-	}
-	setNoDelay(): this {
-		return this;
-	}
-	setKeepAlive(): this {
-		return this;
-	}
-	ref(): this {
-		return this;
-	}
-	unref(): this {
-		return this;
 	}
 }
 

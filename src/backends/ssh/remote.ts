@@ -28,48 +28,46 @@ function channelError(error: Error): NodeJS.ErrnoException {
 
 type Open = (opened: (error: Error | undefined, channel: ClientChannel) => void) => void;
 
+/** The stream a connection opened for us runs over: an SSH channel, a `docker exec`'s hijacked connection. */
+export interface Under {
+	write(data: Buffer, done: (error?: Error | null) => void): unknown;
+	resume(): unknown;
+	end(): unknown;
+}
+
 /**
- * A connection sshd opens for us — TCP from the node, or a Unix socket on it (a Docker engine's) — as a socket:
- * 'connect' once sshd connected, 'error' with the errno otherwise.
+ * A TCP connection opened for us by someone else (sshd, a container's nc), as a socket: writes wait until it is open;
+ * 'connect' when it is; what http, tls and ssh2 ask of a socket beyond a Duplex has nothing to tune.
  */
-export class Forwarded extends Duplex {
+export abstract class PipedSocket extends Duplex {
 	connecting = true;
-	private channel?: ClientChannel;
+	protected under?: Under;
 	private pending: Array<[Buffer, (error?: Error | null) => void]> = [];
 
-	constructor(open: Open) {
-		super();
-		open((error, channel) => {
-			if (this.destroyed) return channel?.close();
-			if (error) return this.destroy(channelError(error));
-			this.channel = channel;
-			this.connecting = false;
-			channel.on('data', (data: Buffer) => {
-				if (!this.push(data)) channel.pause();
-			});
-			channel.on('end', () => this.push(null));
-			channel.on('close', () => this.destroy());
-			for (const [data, done] of this.pending.splice(0)) channel.write(data, done);
-			this.emit('connect');
-		});
+	/** The connection is open: what was written meanwhile goes out, and 'connect' is said. */
+	protected opened(): void {
+		this.connecting = false;
+		for (const [data, done] of this.pending.splice(0)) this.under!.write(data, done);
+		this.emit('connect');
 	}
+	/** Closes the stream underneath. */
+	protected abstract shut(): void;
 
 	override _read(): void {
-		this.channel?.resume();
+		this.under?.resume();
 	}
 	override _write(data: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
-		if (this.channel) this.channel.write(data, done);
+		if (this.under && !this.connecting) this.under.write(data, done);
 		else this.pending.push([data, done]);
 	}
 	override _final(done: () => void): void {
-		this.channel?.end();
+		this.under?.end();
 		done();
 	}
 	override _destroy(error: Error | null, done: (error: Error | null) => void): void {
-		this.channel?.close();
+		this.shut();
 		done(error);
 	}
-	// What http and ssh2 ask of a socket.
 	setTimeout(): this {
 		return this;
 	}
@@ -84,6 +82,34 @@ export class Forwarded extends Duplex {
 	}
 	unref(): this {
 		return this;
+	}
+}
+
+/**
+ * A connection sshd opens for us — TCP from the node, or a Unix socket on it (a Docker engine's) — as a socket:
+ * 'connect' once sshd connected, 'error' with the errno otherwise.
+ */
+export class Forwarded extends PipedSocket {
+	private channel?: ClientChannel;
+
+	constructor(open: Open) {
+		super();
+		open((error, channel) => {
+			if (this.destroyed) return channel?.close();
+			if (error) return this.destroy(channelError(error));
+			this.channel = channel;
+			this.under = channel;
+			channel.on('data', (data: Buffer) => {
+				if (!this.push(data)) channel.pause();
+			});
+			channel.on('end', () => this.push(null));
+			channel.on('close', () => this.destroy());
+			this.opened();
+		});
+	}
+
+	protected shut(): void {
+		this.channel?.close();
 	}
 }
 
