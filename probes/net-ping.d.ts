@@ -17,7 +17,10 @@ declare module 'net-ping' {
 		close(): void;
 		on(event: 'error', listener: (error: Error) => void): Session;
 		/** The raw-socket socket (undocumented): emits 'message' for every ICMP packet the node receives. */
-		getSocket(): { on(event: 'message', listener: () => void): void };
+		getSocket(): {
+			on(event: 'message', listener: () => void): void;
+			setOption(level: number, option: number, value: number): void;
+		};
 		/** Called once a request has left (internal): `request.callback` is pingHost's callback. */
 		onSocketSend(request: { callback: PingCallback }, error: Error | null, bytes: number): void;
 	}

@@ -1,4 +1,5 @@
 // ping: ICMP echo with net-ping (raw socket, root). Stops at the first loss so a dropped pair costs one timeout.
+import { readFileSync } from 'node:fs';
 import netPing, { type PingCallback, type Session } from 'net-ping';
 import { classifyError, timedOut } from './classify.js';
 import { z } from 'zod';
@@ -16,6 +17,27 @@ interface IcmpSocket {
 	session: Session;
 	heard: number;
 	onSent: Map<PingCallback, () => void>;
+	/** Packets the kernel dropped because the socket's receive buffer was full, as last read. */
+	drops: number;
+}
+
+// SO_RCVBUFFORCE (root: past net.core.rmem_max). Every ICMP packet reaching a node queues on its socket — replies to
+// its pings and the echo requests of every other node — so a big matrix needs more than the default 208 KiB.
+const SOL_SOCKET = 1;
+const SO_RCVBUFFORCE = 33;
+// LABCHECK_ICMP_BUFFER (bytes) makes it small, to see what labcheck says when it overflows.
+const RECEIVE_BUFFER = Number(process.env.LABCHECK_ICMP_BUFFER) || 4 * 1024 * 1024;
+
+/** What the kernel dropped at the node's raw sockets (labcheck's: a node has no other), for want of buffer. */
+function socketDrops(network: NodeNetwork): number {
+	try {
+		const table = network.within(() => readFileSync('/proc/thread-self/net/raw', 'utf8'));
+		let drops = 0;
+		for (const line of table.trim().split('\n').slice(1)) drops += Number(line.trim().split(/\s+/).at(-1)) || 0;
+		return drops;
+	} catch {
+		return 0;
+	}
 }
 const sockets = new WeakMap<NodeNetwork, IcmpSocket>();
 let created = 0;
@@ -27,7 +49,12 @@ function socketFor(network: NodeNetwork): IcmpSocket {
 		const session = network.within(() =>
 			netPing.createSession({ timeout: SESSION_TIMEOUT_MS, retries: 0, packetSize: 64, sessionId: id }),
 		);
-		const tracked: IcmpSocket = { session, heard: 0, onSent: new Map() };
+		try {
+			session.getSocket().setOption(SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER);
+		} catch {
+			// Without CAP_NET_ADMIN the default buffer stays; drops are still seen (socketDrops).
+		}
+		const tracked: IcmpSocket = { session, heard: 0, onSent: new Map(), drops: 0 };
 		// net-ping says nothing when a request leaves: its instance's send hook is wrapped to tell us.
 		const sent = session.onSocketSend;
 		session.onSocketSend = function (this: Session, request, ...rest) {
@@ -72,9 +99,14 @@ const ICMP_ERRORS: Record<string, { status: ProbeResult['status']; what: string 
 
 type Echo = { rtt?: number; error?: Error & { source?: string } };
 
+const LOST = (n: number) =>
+	`no answer, but labcheck's ICMP socket dropped ${n} packet(s) meanwhile (its receive buffer was full): ` +
+	"the reply may be among them — labcheck's limit, not the network's";
+
 const echo = (network: NodeNetwork, address: string, timeout: number) =>
 	new Promise<Echo>((resolve) => {
 		const socket = socketFor(network);
+		const dropsBefore = socket.drops;
 		let settled = false;
 		let sentAt = 0;
 		let timer: NodeJS.Timeout | undefined;
@@ -91,9 +123,17 @@ const echo = (network: NodeNetwork, address: string, timeout: number) =>
 			if (settled) return;
 			timer = setTimeout(
 				() =>
-					void drained(socket).then(() =>
-						settle({ error: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }) }),
-					),
+					void drained(socket).then(() => {
+						// Silence while the socket overflowed may be a reply the kernel threw away: labcheck's limit.
+						socket.drops = Math.max(socket.drops, socketDrops(network));
+						const lost = socket.drops - dropsBefore;
+						settle({
+							error:
+								lost > 0
+									? Object.assign(new Error(LOST(lost)), { name: 'LocalLimitError' })
+									: Object.assign(new Error('timed out'), { name: 'RequestTimedOutError' }),
+						});
+					}),
 				timeout,
 			);
 		});
@@ -151,6 +191,8 @@ export const ping = defineProbe({
 			};
 		}
 		if (failure.name === 'RequestTimedOutError') return { ...timedOut(timeout), ms, evidence };
+		if (failure.name === 'LocalLimitError')
+			return { status: 'error', detail: failure.message, ms, evidence, unprobed: true };
 		const icmp = ICMP_ERRORS[failure.name];
 		if (icmp)
 			return {

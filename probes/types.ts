@@ -34,8 +34,9 @@ export interface ProbeResult {
 	/** The source address the target saw, when the target could tell us (labcheck services, sshd). */
 	seenFrom?: string;
 	/**
-	 * The probe could not run at all (its source, a real machine, could not be reached): no expectation holds on it,
-	 * not even "unreachable".
+	 * The probe could not run at all (its source, a real machine, could not be reached), or its answer may have been
+	 * lost to labcheck's own limits (a full socket buffer or neighbour table): no expectation holds on it, not even
+	 * "unreachable".
 	 */
 	unprobed?: boolean;
 	/** Tool-shaped evidence for the report: ping statistics, HTTP status and body, SSH banner and output. */

@@ -250,3 +250,38 @@ test.serial(
 		} else t.is(arp.exitCode, 0, `this machine's table holds ${gcThresh3} entries: no overflow to show`);
 	},
 );
+
+test.serial(
+	"an ICMP socket that overflows (a tiny buffer, forced) gives labcheck's errors, never filtered nor a held check",
+	async (t) => {
+		// 30 hosts, two silent: 870 pings. Each node's socket also queues every other node's echo requests.
+		const { file } = lan(30, 2, true);
+		const json = join(tmp, 'tiny-buffer.json');
+		const run = await execa(process.execPath, [BIN, 'run', file, '--json', json, '--no-report', '-q'], {
+			cwd: ROOT,
+			reject: false,
+			env: { FORCE_COLOR: '0', LABCHECK_ICMP_BUFFER: '1' },
+		});
+		const results = (
+			JSON.parse(readFileSync(json, 'utf8')) as {
+				results: Array<{ id: string; status: string; detail: string; passed: boolean }>;
+			}
+		).results;
+		const silent = (id: string) => /\bh[12]\b/.test(id);
+		t.true(
+			results.filter((r) => !silent(r.id)).every((r) => r.status === 'ok' || r.status === 'error'),
+			'no pair of two healthy hosts reads filtered',
+		);
+		const lost = results.filter((r) => r.status === 'error');
+		t.true(lost.length > 0, 'the forced buffer overflowed');
+		t.true(lost.every((r) => /socket dropped \d+ packet\(s\).*labcheck's limit, not the network's/.test(r.detail)));
+		t.true(
+			lost.every((r) => !r.passed),
+			'a check lost to labcheck holds no expectation, not even unreachable',
+		);
+		t.is(run.exitCode, 1);
+		// The default buffer: all 870 right.
+		const normal = await labcheck(['run', file, '--no-report', '-q']);
+		t.is(normal.exitCode, 0, normal.stdout);
+	},
+);

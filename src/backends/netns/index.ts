@@ -517,6 +517,7 @@ class NetnsLab implements Lab {
 			return {
 				...result,
 				status: 'error',
+				unprobed: true,
 				detail:
 					`${result.detail} — but this machine dropped ${dropped} packet(s) for want of a neighbour entry while it ` +
 					"ran (the kernel's ARP table was full or its queue overflowed): labcheck's limit, not the network's",
