@@ -58,9 +58,8 @@ const headJson = (summary: RunSummary) => ({
 	})),
 });
 
-export const toJson = (summary: RunSummary) => ({ ...headJson(summary), results: summary.results.map(resultJson) });
-
-type Saved = ReturnType<typeof toJson>;
+/** A run as results.json has it (`writeRuns`). */
+type Saved = ReturnType<typeof headJson> & { results: Array<ReturnType<typeof resultJson>> };
 
 /** A saved run back as the summary the reporters render. */
 export function fromJson(data: Saved): RunSummary {
@@ -107,7 +106,7 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 }
 
 /**
- * Writes the runs as `toJson` has them, one result at a time: a big run (89,700 results) would otherwise be copied
+ * Writes the runs, one result at a time: a big run (89,700 results) would otherwise be copied
  * three times over (as data, redacted, as one string) — a gigabyte.
  */
 async function writeRuns(path: string, runs: RunSummary[]): Promise<void> {

@@ -15,7 +15,8 @@ import { probeOf } from '../../../probes/index.js';
 import type { ProbeRequest, ProbeResult } from '../../../probes/types.js';
 import { createRunKey, SSHD, type RunKey } from '../../../services/sshd.js';
 import type { ActionResult, Backend, BuildOptions, Lab } from '../types.js';
-import { containerName, containerPid, createContainer, createNetworks, execIn } from './docker/containers.js';
+import { execIn } from '../docker-exec.js';
+import { containerName, containerPid, createContainer, createNetworks } from './docker/containers.js';
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
@@ -568,9 +569,9 @@ class NetnsLab implements Lab {
 }
 
 /**
- * Packets the machine's kernel dropped for want of a neighbour entry — its ARP table (shared by every namespace) full,
- * or a queue of packets waiting for a resolution overflowing — counted machine-wide (/proc/net/stat/arp_cache). Read
- * every 100 ms for the start of a probe, and again when a probe met silence.
+ * Packets the machine's kernel dropped for want of a neighbour entry — its ARP table (shared by every namespace)
+ * full, or a queue of packets waiting for a resolution overflowing — counted machine-wide
+ * (/proc/net/stat/arp_cache). Read every 100 ms for the start of a probe, and again when a probe met silence.
  */
 class NeighbourDrops {
 	seen = NeighbourDrops.read();

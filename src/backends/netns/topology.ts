@@ -26,8 +26,9 @@ export function namespacesOf(plan: Plan, id: string): string[] {
  * `iptables-restore`. Forwarding (a sysctl) is set by the caller from inside each namespace.
  */
 export async function createLab(plan: Plan, id: string): Promise<string[]> {
-	const fixed = staticNetworks(plan, neighbourBudget());
-	await runScript(labScript(plan, id, fixed));
+	const pairs = neighbourPairs(plan);
+	const fixed = staticNetworks(plan, neighbourBudget(), pairs);
+	await runScript(labScript(plan, id, fixed, pairs));
 	return [...fixed];
 }
 
@@ -35,8 +36,8 @@ export async function createLab(plan: Plan, id: string): Promise<string[]> {
  * The kernel keeps one neighbour (ARP) table for every namespace of the machine, and past `gc_thresh3` entries (1024
  * by default) it refuses new ones: "neighbor table overflow", the packet is dropped, a reachable pair reads as
  * filtered. 300 hosts on a LAN need 89,700 entries. A lab may use a quarter of the table (the machine and other labs
- * share it); past that, its biggest LANs get their neighbours written in advance — permanent entries, which the kernel
- * does not count — and the rest resolve by ARP as a real LAN does.
+ * share it); past that, the LANs whose checks need the most get those neighbours written in advance — permanent
+ * entries, which the kernel does not count — and the rest resolve by ARP as a real LAN does.
  */
 function neighbourBudget(): number {
 	// LABCHECK_NEIGHBOUR_BUDGET: entries a lab may leave to ARP — a large value shows the kernel's limit biting.
@@ -99,8 +100,12 @@ const macOf = (node: number, iface: number) =>
 const heredoc = (command: string, lines: string[], what: string, tag: string) =>
 	`${command} <<'${tag}' || fail '${what.replace(/'/g, '')}'\n${lines.join('\n')}\n${tag}`;
 
-export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()): string {
-	const pairs = fixed.size > 0 ? neighbourPairs(plan) : new Map<string, Map<string, Set<string>>>();
+export function labScript(
+	plan: Plan,
+	id: string,
+	fixed: Set<string> = new Set(),
+	pairs: ReturnType<typeof neighbourPairs> = new Map(),
+): string {
 	// The MAC each interface on a fixed LAN gets, by its address.
 	const macs = new Map<string, string>();
 	namespaced(plan).forEach((n, index) => {

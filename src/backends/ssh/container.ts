@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import pLimit from 'p-limit';
 import type { NodeNetwork } from '../../../probes/types.js';
-import { execIn } from '../netns/docker/containers.js';
+import { execIn } from '../docker-exec.js';
 import { errnoOf, PipedSocket } from './remote.js';
 
 /** What the script inside the container prints on its stderr once the connection is open. */

@@ -50,34 +50,3 @@ export async function containerPid(container: Docker.Container): Promise<number>
 	if (!info.State.Running) throw new BackendError(`container ${info.Name.slice(1)} is not running`);
 	return info.State.Pid;
 }
-
-/** Runs `command` in the container (docker exec); its exit code and output. */
-export async function execIn(
-	container: Docker.Container,
-	command: string,
-	timeoutMs = 30_000,
-): Promise<{ exitCode: number; output: string }> {
-	const exec = await container.exec({ Cmd: ['sh', '-c', command], AttachStdout: true, AttachStderr: true });
-	const stream = await exec.start({ hijack: true, stdin: false });
-	let output = '';
-	await new Promise<void>((resolve, reject) => {
-		const timer = setTimeout(
-			() => reject(new BackendError(`exec "${command}" did not finish within ${timeoutMs} ms`)),
-			timeoutMs,
-		);
-		const sink = {
-			write: (chunk: Buffer) => {
-				output += chunk.toString();
-				return true;
-			},
-		} as unknown as NodeJS.WritableStream;
-		container.modem.demuxStream(stream, sink, sink);
-		stream.on('end', () => {
-			clearTimeout(timer);
-			resolve();
-		});
-		stream.on('error', reject);
-	});
-	const { ExitCode } = await exec.inspect();
-	return { exitCode: ExitCode ?? 1, output };
-}
