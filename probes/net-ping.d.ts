@@ -19,7 +19,7 @@ declare module 'net-ping' {
 		/** The raw-socket socket (undocumented): emits 'message' for every ICMP packet the node receives. */
 		getSocket(): {
 			on(event: 'message', listener: () => void): void;
-			setOption(level: number, option: number, value: number): void;
+			setOption(level: number, option: number, value: number | Buffer, length?: number): void;
 		};
 		/** Called once a request has left (internal): `request.callback` is pingHost's callback. */
 		onSocketSend(request: { callback: PingCallback }, error: Error | null, bytes: number): void;

@@ -27,6 +27,16 @@ const SOL_SOCKET = 1;
 const SO_RCVBUFFORCE = 33;
 // LABCHECK_ICMP_BUFFER (bytes) makes it small, to see what labcheck says when it overflows.
 const RECEIVE_BUFFER = Number(process.env.LABCHECK_ICMP_BUFFER) || 4 * 1024 * 1024;
+// ICMP_FILTER (raw(7)): the types the kernel keeps off the socket. A node's socket wants replies and the errors
+// net-ping reports — not the echo requests every other node sends it (half of a matrix's packets: each would be
+// copied to the socket, read and thrown away).
+const SOL_RAW = 255;
+const ICMP_FILTER = 1;
+const WANTED = [0, 3, 4, 5, 11, 12]; // echo reply, unreachable, source quench, redirect, time exceeded, parameter
+const FILTER = Buffer.alloc(4);
+FILTER.writeUInt32LE(~WANTED.reduce((mask, type) => mask | (1 << type), 0) >>> 0);
+// LABCHECK_ICMP_FILTER=0 lets every type in, as before the filter: with a tiny buffer, the way to see an overflow.
+const FILTERED = process.env.LABCHECK_ICMP_FILTER !== '0';
 
 /** What the kernel dropped at the node's raw sockets (labcheck's: a node has no other), for want of buffer. */
 function socketDrops(network: NodeNetwork): number {
@@ -54,6 +64,7 @@ function socketFor(network: NodeNetwork): IcmpSocket {
 		} catch {
 			// Without CAP_NET_ADMIN the default buffer stays; drops are still seen (socketDrops).
 		}
+		if (FILTERED) session.getSocket().setOption(SOL_RAW, ICMP_FILTER, FILTER, 4);
 		const tracked: IcmpSocket = { session, heard: 0, onSent: new Map(), drops: 0 };
 		// net-ping says nothing when a request leaves: its instance's send hook is wrapped to tell us.
 		const sent = session.onSocketSend;

@@ -184,3 +184,15 @@ test('a big run: the matrix summarised, what failed listed; the heat map opens e
 	// neighbour → host: dns:5353 ✓, udp:1234 ✗, ssh:1234 ✓; neighbour → vm: udp:53 ✗.
 	t.regex(dns.stdout, /\nneighbour +·✓✗✓·· +· +····✗· *\n/);
 });
+
+test('JSON output redacts secret keys and private keys; other texts as JSON.stringify writes them', async (t) => {
+	const { redact, redactedJson } = await import('../src/run/redact.js');
+	const key = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbn\n-----END OPENSSH PRIVATE KEY-----';
+	const secret = { a: 1, node: { Password: 'hunter2', api_key: 'k', note: `key: ${key}` }, list: [{ token: 't' }] };
+	t.deepEqual(JSON.parse(redactedJson(secret, 2)), redact(secret));
+	t.false(redactedJson(secret).includes('hunter2'));
+	t.false(redactedJson(secret).includes('b3Blbn'));
+	const plain = { a: 'password is not a key here', b: [1, { c: null }], d: 'x"password":y' };
+	t.is(redactedJson(plain, 2), JSON.stringify(plain, undefined, 2));
+	t.is(redactedJson(plain), JSON.stringify(plain));
+});

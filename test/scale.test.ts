@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetNamespace } from '../src/net/namespace.js';
-import { assertNothingLeft, BIN, labcheck, labNamespaces, ROOT, snapshot } from './helpers/cli.js';
+import { assertNothingLeft, BIN, labcheck, labNamespaces, labProcesses, ROOT, snapshot } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
 
@@ -42,10 +42,11 @@ async function runMatrix(
 	silent: number,
 	flags: string[] = [],
 	wildcard = false,
+	env: Record<string, string> = {},
 ) {
 	const { file, expected } = lan(n, silent, wildcard);
 	const json = join(tmp, 'results.json');
-	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q', ...flags]);
+	const run = await labcheck(['run', file, '--json', json, '--no-report', '-q', ...flags], env);
 	t.is(
 		run.exitCode,
 		0,
@@ -108,6 +109,57 @@ test.serial(
 		await runMatrix(t, 16, 8, [], true);
 	},
 );
+
+test.serial('probes handed to two probe processes (as a big lab does): the same 240 cells, none left', async (t) => {
+	const before = await snapshot();
+	await runMatrix(t, 16, 8, [], false, { LABCHECK_PROBERS: '2' });
+	const shown = await labcheck(['run', lan(4, 1).file, '--no-report', '-v'], { LABCHECK_PROBERS: '2' });
+	t.regex(shown.stdout, /probes run from 2 processes/);
+	const small = await labcheck(['run', lan(4, 1).file, '--no-report', '-v']);
+	t.notRegex(small.stdout, /probes run from/, 'a small lab keeps its probes in process');
+	await assertNothingLeft(t, before);
+});
+
+test.serial('a killed run leaves no probe process: they end with labcheck; clean removes the lab', async (t) => {
+	const before = await snapshot();
+	const file = join(tmp, 'killed-probers.yaml');
+	writeFileSync(
+		file,
+		[
+			'name: killed mid-run',
+			'networks: { lan: { subnet: 10.0.0.0/24 } }',
+			'nodes:',
+			'  h1: { kind: host, on: lan, address: 10.0.0.10, security_group: [] }',
+			'  h2: { kind: host, on: lan, address: 10.0.0.11 }',
+			'  h3: { kind: host, on: lan, address: 10.0.0.12 }',
+			'expect:',
+			'  - ping * -> *: { expect: auto, count: 1, timeout: 20000 }',
+			'',
+		].join('\n'),
+	);
+	const child = execa(process.execPath, [BIN, 'run', file, '--no-report', '-v'], {
+		cwd: ROOT,
+		reject: false,
+		env: { FORCE_COLOR: '0', LABCHECK_PROBERS: '2' },
+	});
+	let out = '';
+	await new Promise<void>((resolve) => {
+		child.stdout!.on('data', (d: Buffer) => {
+			out += d;
+			if (/held|reachable/.test(out)) resolve(); // the healthy pairs answered: the silent ones wait 20 s
+		});
+		void child.then(() => resolve());
+	});
+	t.regex(out, /probes run from 2 processes/);
+	const probers = async () => (await labProcesses()).filter((l) => /prober\.js/.test(l));
+	t.is((await probers()).length, 2, 'two probe processes were running');
+	child.kill('SIGKILL');
+	await child;
+	for (let i = 0; i < 50 && (await probers()).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+	t.deepEqual(await probers(), [], 'the probe processes ended with labcheck');
+	t.is((await labcheck(['clean'])).exitCode, 0);
+	await assertNothingLeft(t, before);
+});
 
 test.serial('the verdicts hold while three busy loops saturate both CPUs', async (t) => {
 	const hog = spawn('sh', ['-c', 'for i in 1 2 3; do (while :; do :; done) & done; wait'], {
@@ -254,13 +306,18 @@ test.serial(
 test.serial(
 	"an ICMP socket that overflows (a tiny buffer, forced) gives labcheck's errors, never filtered nor a held check",
 	async (t) => {
-		// 30 hosts, two silent: 870 pings. Each node's socket also queues every other node's echo requests.
+		// 30 hosts, two silent: 870 pings. A node's socket keeps only replies and ICMP errors (ICMP_FILTER): even at the
+		// smallest buffer the kernel allows it never overflowed (870, 3,540 and 9,900 pings, all right). Let in, as before
+		// the filter, every other node's echo requests fill it.
 		const { file } = lan(30, 2, true);
 		const json = join(tmp, 'tiny-buffer.json');
+		const tiny = { FORCE_COLOR: '0', LABCHECK_ICMP_BUFFER: '1' };
+		const filtered = await labcheck(['run', file, '--no-report', '-q'], tiny);
+		t.is(filtered.exitCode, 0, filtered.stdout);
 		const run = await execa(process.execPath, [BIN, 'run', file, '--json', json, '--no-report', '-q'], {
 			cwd: ROOT,
 			reject: false,
-			env: { FORCE_COLOR: '0', LABCHECK_ICMP_BUFFER: '1' },
+			env: { ...tiny, LABCHECK_ICMP_FILTER: '0' },
 		});
 		const results = (
 			JSON.parse(readFileSync(json, 'utf8')) as {

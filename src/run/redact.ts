@@ -8,8 +8,15 @@ export function redactText(text: string): string {
 	return text.includes('PRIVATE KEY-----') ? text.replace(PRIVATE_KEY_BLOCK, REDACTED) : text;
 }
 
+// A secret-looking key as JSON writes it (`"password":`), anywhere in a text: a text without one, and without a
+// private key, needs nothing redacted.
+const SECRET_IN_JSON = new RegExp(`"${SECRET_KEY.source.slice(1, -1)}":`, 'i');
+
 /** JSON text of `value` as `redact` would leave it, without copying it first (a big run has 100,000 results). */
 export function redactedJson(value: unknown, indent?: number): string {
+	// Most texts hold no secret: written at once, several times faster than with a replacer called for every value.
+	const plain = JSON.stringify(value, undefined, indent);
+	if (plain === undefined || (!SECRET_IN_JSON.test(plain) && !plain.includes('PRIVATE KEY-----'))) return plain;
 	return JSON.stringify(
 		value,
 		(key, v) => (SECRET_KEY.test(key) && v !== undefined ? REDACTED : typeof v === 'string' ? redactText(v) : v),

@@ -7,12 +7,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = `${ROOT}bin/labcheck.js`;
 
-export const labcheck = (args: string[]) =>
+export const labcheck = (args: string[], env: Record<string, string> = {}) =>
 	execa(process.execPath, [BIN, ...args], {
 		cwd: ROOT,
 		reject: false,
 		stripFinalNewline: false,
-		env: { FORCE_COLOR: '0' },
+		env: { FORCE_COLOR: '0', ...env },
 	});
 
 export async function labNamespaces(): Promise<string[]> {
@@ -23,12 +23,12 @@ export async function labNamespaces(): Promise<string[]> {
 		.filter((n) => /^lc(sw)?-/.test(n));
 }
 
-/** Processes labcheck starts inside labs: calculator services, sshd with a per-run config, dockerd. */
+/** Processes labcheck starts for labs: calculator services, sshd with a per-run config, dockerd, probe processes. */
 export async function labProcesses(): Promise<string[]> {
 	const { stdout } = await execa('ps', ['-eo', 'pid,args', '--no-headers']);
 	return stdout
 		.split('\n')
-		.filter((l) => /bundle\/services\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
+		.filter((l) => /bundle\/(services|prober)\.js|\/run\/labcheck\/|labcheck-\w{4}-|sleep 3600 & wait/.test(l));
 }
 
 /** The root namespace's iptables rules and non-default policies, table by table, without counters. */

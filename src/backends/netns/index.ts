@@ -20,6 +20,7 @@ import { containerName, containerPid, createContainer, createNetworks } from './
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
 import { newRunId, nodeNamespace, stateDir } from './names.js';
+import { Probers, probersFor } from './probers.js';
 import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, killTrees, removeNamespaces } from './processes.js';
 import { startNodeServices } from './services.js';
 import { processStart, writeState, type LabState } from './state.js';
@@ -92,6 +93,9 @@ class NetnsLab implements Lab {
 	private starting?: Promise<void>;
 	private kept = false;
 	private readonly neighbourDrops = new NeighbourDrops();
+	/** Processes that run the probes of a big lab (probers.ts); none for a small one. */
+	private probers?: Probers;
+	private probersStarting?: Promise<Probers>;
 
 	constructor(
 		private plan: Plan,
@@ -176,6 +180,12 @@ class NetnsLab implements Lab {
 		// The per-run key is made while the topology is built: they do not depend on each other.
 		const key = needsKey ? createRunKey(this.dir) : undefined;
 		key?.catch(() => {}); // awaited below; a failing build must not leave it unhandled
+		// Probe processes start while the topology is built (see probers.ts).
+		const namespacedNames = new Set(namespaced.map((n) => n.name));
+		const networkProbes = this.plan.checks.filter((c) => namespacedNames.has(c.from) && probeOf(c.probe)?.packet);
+		const count = probersFor(networkProbes.length);
+		this.probersStarting = count > 0 ? Probers.start(count) : undefined;
+		this.probersStarting?.catch(() => {}); // awaited below
 		const fixed = await createLab(this.plan, this.id);
 		for (const network of fixed)
 			this.options.log?.(`${network}: neighbours written in advance (too many for the kernel's shared ARP table)`);
@@ -199,6 +209,8 @@ class NetnsLab implements Lab {
 		}
 		log(`lab ${this.id}: ${this.plan.nodes.length} nodes and ${this.plan.networks.length} networks built`);
 		this.key = await key;
+		this.probers = await this.probersStarting;
+		if (this.probers) log(`lab ${this.id}: probes run from ${count} processes`);
 		await Promise.all(namespaced.filter((n) => n.services.length > 0).map((node) => this.startServices(node)));
 		this.checkpoint();
 		await Promise.all(this.plan.nodes.filter((n) => n.engine).map((n) => this.startEngine(n)));
@@ -510,7 +522,10 @@ class NetnsLab implements Lab {
 		const before = this.neighbourDrops.seen;
 		try {
 			const exec = (command: string) => this.exec(from, command);
-			const result = await probe.run(request, { network, sshKeyFile: this.key?.privateFile, exec });
+			const result =
+				this.probers && probe.packet && network.path.startsWith('/run/netns/')
+					? await this.probers.run(from, network.path, request, this.key?.privateFile)
+					: await probe.run(request, { network, sshKeyFile: this.key?.privateFile, exec });
 			// Silence while this machine dropped packets for its own limits is labcheck's failure, not the network's.
 			const dropped =
 				result.status === 'filtered' || result.status === 'unreachable' ? this.neighbourDrops.since(before) : 0;
@@ -535,6 +550,7 @@ class NetnsLab implements Lab {
 
 	async detach(): Promise<void> {
 		this.neighbourDrops.stop();
+		await this.probers?.close();
 		this.closeNetworks();
 		this.kept = true;
 		await this.saveState();
@@ -545,6 +561,7 @@ class NetnsLab implements Lab {
 		if (this.down) return;
 		this.down = true;
 		await this.starting?.catch(() => {}); // a build in progress stops at its next step first
+		await (await this.probersStarting?.catch(() => undefined))?.close();
 		await Promise.all([...this.containerPids.keys()].map((name) => this.releaseContainer(name)));
 		this.closeNetworks();
 		// Every phase runs even when one fails: what one leaves, the next may still remove.

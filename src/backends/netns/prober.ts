@@ -1,0 +1,66 @@
+// A probe process (see probers.ts): runs the network probes labcheck hands it, each from the node's namespace it
+// names, and sends their results back. It holds nothing labcheck does not know of, and ends with labcheck: when the
+// channel to it closes (labcheck ended, however it ended), or at once when labcheck's process dies.
+import koffi from 'koffi';
+import { NetNamespace } from '../../net/namespace.js';
+import { probeOf } from '../../../probes/index.js';
+import type { ProbeResult } from '../../../probes/types.js';
+import type { ProberReply, ProberRequest, ProberResults } from './probers.js';
+
+const PR_SET_PDEATHSIG = 1;
+const SIGKILL = 9;
+try {
+	const prctl = koffi.load('libc.so.6').func('int prctl(int option, unsigned long arg2)') as (
+		o: number,
+		a: number,
+	) => number;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+} catch {
+	// The closed channel still ends it.
+}
+// Ctrl-C reaches the whole process group: labcheck decides what happens, and closes the channel.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => {});
+
+const networks = new Map<string, NetNamespace>();
+const network = (path: string) => {
+	const known = networks.get(path);
+	if (known) return known;
+	const opened = NetNamespace.open(path);
+	networks.set(path, opened);
+	return opened;
+};
+
+let replies: ProberResults = [];
+const reply = (id: number, result: ProbeResult) => {
+	if (replies.length === 0) setImmediate(flush);
+	replies.push([id, result]);
+};
+const flush = () => {
+	const results = replies;
+	replies = [];
+	if (process.connected) process.send!({ results } satisfies ProberReply);
+};
+
+process.on('message', (message: ProberRequest) => {
+	for (const { id, path, request, sshKeyFile } of message.probes) {
+		const probe = probeOf(request.probe)!;
+		let run: Promise<ProbeResult>;
+		try {
+			run = probe.run(request, { network: network(path), sshKeyFile });
+		} catch (error) {
+			run = Promise.reject(error);
+		}
+		run.then(
+			(result) => reply(id, result),
+			(error: Error) => reply(id, { status: 'error', detail: `probe crashed: ${error.message}`, ms: 0 }),
+		);
+	}
+});
+
+process.on('disconnect', () => {
+	for (const n of networks.values()) n.close();
+	process.exit(0);
+});
+
+process.send!({ ready: true } satisfies ProberReply);
