@@ -4,7 +4,7 @@ import { explain } from './explain.js';
 import type { Backend, Lab } from '../backends/types.js';
 import type { Plan, PlanCheck } from '../plan/types.js';
 import { applyAction } from '../plan/apply.js';
-import { predict } from '../model/predict.js';
+import { type Prediction, predict } from '../model/predict.js';
 import { probes } from '../../probes/index.js';
 import { environment } from './environment.js';
 import type { ActionOutcome, CheckResult, Reporter, RunSummary } from './types.js';
@@ -39,11 +39,29 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const startedAt = new Date().toISOString();
 	await backend.preflight(plan);
 	await emit('onRunStart', plan);
-	const lab = await backend.build(plan, {
+	const building = backend.build(plan, {
 		keep: options.keep,
 		log: (line) => void emit('onProgress', line),
 		onLab: options.onLab,
 	});
+	let buildFailed = false;
+	building.catch(() => {
+		buildFailed = true; // awaited below
+	});
+	// The model's work for the first checks is done while the lab is built (it waits on processes, and a big lab's
+	// predictions take a second): a probe's clock runs from the moment it starts, so none may wait on the model.
+	let first: Predicted[];
+	try {
+		first = await predictAll(
+			plan,
+			plan.checks.filter((c) => c.step === 0),
+			() => buildFailed || Boolean(options.signal?.aborted),
+		);
+	} catch (error) {
+		await building.then((lab) => lab.teardown()).catch(() => {});
+		throw error;
+	}
+	const lab = await building;
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
@@ -52,15 +70,6 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const routeGet = routeEvidence(lab);
-	// A probe's clock runs from the moment it starts: the model's work for a step is done before its
-	// first probe, so that no probe waits on it.
-	const prepare = (planned: PlanCheck) => {
-		const predicted = predict(current, planned);
-		const c: PlanCheck = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
-		// Pairs the model expects to fail get their route looked up while they are probed, not after.
-		if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
-		return { c, predicted };
-	};
 	const signal = options.signal;
 	const stopped = () => signal?.aborted ?? false;
 	const aborted = new Promise<void>((resolve) => {
@@ -68,7 +77,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		else signal?.addEventListener('abort', () => resolve(), { once: true });
 	});
 	/** A check's result, or undefined when the run was interrupted before it finished: that one is not judged. */
-	const check = async ({ c, predicted }: ReturnType<typeof prepare>): Promise<CheckResult | undefined> => {
+	const check = async ({ c, predicted }: Predicted): Promise<CheckResult | undefined> => {
 		if (stopped()) return undefined;
 		const request = {
 			probe: c.probe,
@@ -96,8 +105,10 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		await emit('onCheckEnd', done);
 		return done;
 	};
-	const runStep = async (step: number) => {
-		const prepared = plan.checks.filter((c) => c.step === step).map(prepare);
+	const runStep = async (step: number, prepared: Predicted[]) => {
+		// Pairs the model expects to fail get their route looked up while they are probed, not after.
+		for (const { c, predicted } of prepared)
+			if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
 		const slots: Array<CheckResult | undefined> = new Array(prepared.length);
 		const all = Promise.all(
 			prepared.map((p, i) =>
@@ -112,7 +123,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	};
 	let machines: RunSummary['machines'];
 	try {
-		await runStep(0);
+		await runStep(0, first);
 		for (const [k, step] of plan.steps.entries()) {
 			if (stopped()) break;
 			await emit('onStepStart', step, k + 1);
@@ -126,7 +137,14 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 				actions.push(outcome);
 				await emit('onActionEnd', outcome);
 			}
-			await runStep(k + 1);
+			await runStep(
+				k + 1,
+				await predictAll(
+					current,
+					plan.checks.filter((c) => c.step === k + 1),
+					stopped,
+				),
+			);
 		}
 		if (options.keep && !stopped()) await lab.detach();
 		if (!stopped()) machines = await lab.machines?.().catch(() => undefined);
@@ -153,6 +171,29 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	}
 	await emit('onRunEnd', summary);
 	return { summary, lab };
+}
+
+interface Predicted {
+	c: PlanCheck;
+	predicted: Prediction | undefined;
+}
+
+/**
+ * What the model predicts for `checks` in the lab `plan` describes, with `auto` expectations made the model's. A big
+ * step's checks are predicted a few thousand at a time, so that a signal or a failed build is heard meanwhile.
+ */
+async function predictAll(plan: Plan, checks: PlanCheck[], stop: () => boolean): Promise<Predicted[]> {
+	const out: Predicted[] = [];
+	for (const [i, planned] of checks.entries()) {
+		if (i % 4096 === 4095) {
+			await new Promise((resolve) => setImmediate(resolve));
+			if (stop()) break;
+		}
+		const predicted = predict(plan, planned);
+		const c = planned.expect === 'auto' && predicted ? { ...planned, expect: predicted.outcome } : planned;
+		out.push({ c, predicted });
+	}
+	return out;
 }
 
 /**
