@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { finished } from 'node:stream/promises';
 import { UsageError } from '../src/errors.js';
 import { redactedJson } from '../src/run/redact.js';
-import type { Reporter, RunSummary } from '../src/run/types.js';
+import type { CheckResult, Reporter, RunSummary } from '../src/run/types.js';
 
 export const FORMAT = 'labcheck-results/1';
 
@@ -107,28 +107,32 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 
 /**
  * Writes the runs, one result at a time: a big run (89,700 results) would otherwise be copied
- * three times over (as data, redacted, as one string) — a gigabyte.
+ * three times over (as data, redacted, as one string) — a gigabyte. `written` has the results already made.
  */
-async function writeRuns(path: string, runs: RunSummary[]): Promise<void> {
+async function writeRuns(path: string, runs: RunSummary[], written: WeakMap<CheckResult, Buffer>): Promise<void> {
 	const out = createWriteStream(path);
 	// Written in pieces of about a megabyte.
-	let pending: string[] = [];
+	let pending: Buffer[] = [];
 	let size = 0;
-	const write = async (text: string, flush = false) => {
-		pending.push(text);
-		size += text.length;
+	const write = async (text: string | Buffer, flush = false) => {
+		const piece = typeof text === 'string' ? Buffer.from(text) : text;
+		pending.push(piece);
+		size += piece.length;
 		if (size < 1_000_000 && !flush) return;
-		const piece = pending.join('');
+		const chunk = Buffer.concat(pending);
 		pending = [];
 		size = 0;
-		if (!out.write(piece)) await once(out, 'drain');
+		if (!out.write(chunk)) await once(out, 'drain');
 	};
 	const many = runs.length > 1;
 	if (many) await write('[\n');
 	for (const [k, run] of runs.entries()) {
 		const head = redactedJson({ ...headJson(run), results: [] }, 2);
 		await write(`${head.slice(0, head.lastIndexOf('[]'))}[`);
-		for (const [i, r] of run.results.entries()) await write(`${i > 0 ? ',' : ''}\n    ${redactedJson(resultJson(r))}`);
+		for (const [i, r] of run.results.entries()) {
+			await write(i > 0 ? ',\n    ' : '\n    ');
+			await write(written.get(r) ?? resultText(r));
+		}
 		await write(`${run.results.length > 0 ? '\n  ' : ''}]\n}${many && k < runs.length - 1 ? ',' : ''}\n`);
 	}
 	await write(many ? ']\n' : '', true);
@@ -136,12 +140,20 @@ async function writeRuns(path: string, runs: RunSummary[]): Promise<void> {
 	await finished(out);
 }
 
+const resultText = (r: CheckResult) => Buffer.from(redactedJson(resultJson(r)));
+
 export function jsonReporter(path: string): Reporter {
 	const runs: RunSummary[] = [];
+	// Each result's text is made as it ends — while probes run, labcheck's own process mostly waits — and kept as
+	// UTF-8 (half the memory of the string); the file is written at the end of each run, results in the plan's order.
+	const written = new WeakMap<CheckResult, Buffer>();
 	return {
+		onCheckEnd(result) {
+			written.set(result, resultText(result));
+		},
 		async onRunEnd(summary) {
 			runs.push(summary);
-			await writeRuns(path, runs);
+			await writeRuns(path, runs, written);
 		},
 	};
 }
