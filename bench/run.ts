@@ -1,7 +1,7 @@
 // npm run bench: labcheck measured side by side with Mininet on this machine, medians of repeated
 // runs, written to bench/results.json. Not part of `npm test`: timings are not pass/fail.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
@@ -186,6 +186,8 @@ async function listening(port: number): Promise<void> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'labcheck-bench-'));
+// Its scenarios and results (a few hundred MB) go with the bench, however it ends.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 await writeFile(join(dir, 'all30.yaml'), lanScenario(30));
 await writeFile(join(dir, 'dropped30.yaml'), lanScenario(30, 15));
 await writeFile(join(dir, 'drop.mn'), 'h1 iptables -A INPUT -p icmp --icmp-type echo-request -j DROP\n');

@@ -1,6 +1,7 @@
 // What makes big matrices cheap, checked for correctness (timings live in `npm run bench`): probes
-// run in labcheck's own process with sockets opened inside each node's namespace, many silent pairs
-// time out together, and a reply that arrived in time counts even when the machine is saturated.
+// run in labcheck's own process (a big lab's in a probe process per core) with sockets opened inside each node's
+// namespace, many silent pairs time out together, and a reply that arrived in time counts even when the machine is
+// saturated.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
