@@ -44,7 +44,20 @@ const flush = () => {
 	const results = replies;
 	replies = [];
 	timer = undefined;
-	if (process.connected) process.send!({ results } satisfies ProberReply);
+	if (!process.connected) return;
+	try {
+		process.send!({ results } satisfies ProberReply);
+	} catch {
+		// A result that cannot be copied (a probe's bug) fails alone, named, not the whole batch.
+		for (const [id, result] of results) {
+			try {
+				process.send!({ results: [[id, result]] } satisfies ProberReply);
+			} catch (error) {
+				const detail = `probe crashed: its result cannot be sent back (${(error as Error).message})`;
+				process.send!({ results: [[id, { status: 'error', detail, ms: result.ms }]] } satisfies ProberReply);
+			}
+		}
+	}
 };
 
 process.on('message', (message: ProberRequest) => {
