@@ -105,7 +105,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		await emit('onCheckEnd', done);
 		return done;
 	};
-	const runStep = async (step: number, prepared: Predicted[]) => {
+	const runStep = async (prepared: Predicted[]) => {
 		// Pairs the model expects to fail get their route looked up while they are probed, not after.
 		for (const { c, predicted } of prepared)
 			if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
@@ -123,7 +123,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	};
 	let machines: RunSummary['machines'];
 	try {
-		await runStep(0, first);
+		await runStep(first);
 		for (const [k, step] of plan.steps.entries()) {
 			if (stopped()) break;
 			await emit('onStepStart', step, k + 1);
@@ -138,7 +138,6 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 				await emit('onActionEnd', outcome);
 			}
 			await runStep(
-				k + 1,
 				await predictAll(
 					current,
 					plan.checks.filter((c) => c.step === k + 1),

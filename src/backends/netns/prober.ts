@@ -35,15 +35,17 @@ const network = (path: string) => {
 // its time in writes. A probe's duration is measured here, so waiting to send changes no result.
 const BATCH_MS = 5;
 let replies: ProberResults = [];
-let timer: NodeJS.Timeout | undefined;
+let scheduled = false;
 const reply = (id: number, result: ProbeResult) => {
 	replies.push([id, result]);
-	timer ??= setTimeout(flush, BATCH_MS);
+	if (scheduled) return;
+	scheduled = true;
+	setTimeout(flush, BATCH_MS);
 };
 const flush = () => {
 	const results = replies;
 	replies = [];
-	timer = undefined;
+	scheduled = false;
 	if (!process.connected) return;
 	try {
 		process.send!({ results } satisfies ProberReply);
