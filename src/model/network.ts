@@ -7,8 +7,8 @@ export interface View {
 	plan: Plan;
 	/** Containers not running at this moment (not started yet, stopped, removed). */
 	absent: ReadonlySet<string>;
-	/** "network address" → the first node with an up interface there: made on first use (a big lab asks it often). */
-	owners?: Map<string, PlanNode>;
+	/** network → address → the first node with an up interface there: made on first use (a big lab asks it often). */
+	owners?: Map<string, Map<string, PlanNode>>;
 	/** Nodes by name, likewise. */
 	byName?: Map<string, PlanNode>;
 }
@@ -43,12 +43,12 @@ export function ownerOn(v: View, net: string, address: string): PlanNode | undef
 		v.owners = new Map();
 		for (const n of v.plan.nodes)
 			for (const i of upInterfaces(v, n)) {
-				const key = `${i.network} ${i.address}`;
-				if (!v.owners.has(key)) v.owners.set(key, n);
+				const on = v.owners.get(i.network) ?? v.owners.set(i.network, new Map()).get(i.network)!;
+				if (!on.has(i.address)) on.set(i.address, n);
 			}
 	}
 	return (
-		v.owners.get(`${net} ${address}`) ??
+		v.owners.get(net)?.get(address) ??
 		v.plan.nodes.find(
 			(n) =>
 				n.nat.some((e) => e.network === net && e.resolver === address) &&
