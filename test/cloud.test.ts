@@ -1,11 +1,11 @@
 // The cloud labs of LAB-REFERENCE §5-§7, built for real and replayed step by step.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNothingLeft, labcheck, snapshot } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-cloud-'));
+const tmp = tempDir('cloud');
 type Result = {
 	id: string;
 	step: number;

@@ -2,14 +2,14 @@
 // measurement must equal the model's prediction. The fixtures are labs where they once disagreed
 // (each says what was wrong); the seeds are fresh labs. `npm run differential -- --runs 200` runs more.
 import test from 'ava';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runTopology } from '../bench/differential.js';
 import { randomDockerTopology, randomTopology } from './generators/topology.js';
 import { assertNothingLeft, labcheck, ROOT, snapshot } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'labcheck-differential-'));
+const dir = tempDir('differential');
 
 test.before(async () => {
 	await labcheck(['clean']);

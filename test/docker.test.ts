@@ -1,8 +1,7 @@
 // The Docker bridge lab on a real Docker engine (a dedicated dockerd inside the VM's namespace):
 // LAB-REFERENCE §4, the management steps, no packet in the root namespace, and nothing left.
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import {
@@ -15,8 +14,9 @@ import {
 	snapshot,
 	startSlowRun,
 } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-docker-'));
+const tmp = tempDir('docker');
 
 test.before(async () => {
 	await labcheck(['clean']);

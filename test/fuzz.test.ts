@@ -2,12 +2,14 @@
 // a plan or a positioned user error — never a crash, never a hang. `npm run fuzz -- --runs 10000` runs more.
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scenarioText } from './generators/hostile.js';
 import { judgeQuietly } from './generators/properties.js';
 import { labcheck } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
+
+const dir = tempDir('fuzz');
 
 test('300 generated and mutated scenarios: a plan and predictions, or a positioned error, no warning', async (t) => {
 	let valid = 0;
@@ -22,7 +24,6 @@ test('300 generated and mutated scenarios: a plan and predictions, or a position
 });
 
 test('the CLI answers generated scenarios with exit 0, 1 or 2 and one line per problem, never a stack', async (t) => {
-	const dir = mkdtempSync(join(tmpdir(), 'labcheck-fuzz-'));
 	const cases = fc.sample(scenarioText, { numRuns: 12, seed: 11 });
 	for (const [i, text] of cases.entries()) {
 		const file = join(dir, `case${i}.yaml`);

@@ -2,8 +2,7 @@
 // measured matrix against LAB-REFERENCE, then that nothing of the run is left on the machine.
 // Serial: the leftover checks look at the whole machine.
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { mkdirSync, symlinkSync } from 'node:fs';
@@ -17,8 +16,9 @@ import {
 	snapshot,
 	startSlowRun,
 } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-test-'));
+const tmp = tempDir('test');
 
 // LAB-REFERENCE §1-§3, written here independently of the scenarios' own expectations.
 const REFERENCE: Record<string, Record<string, 'reachable' | 'unreachable'>> = {

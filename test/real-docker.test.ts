@@ -3,16 +3,16 @@
 // tools. The machines are a lab labcheck built itself (`labcheck up`: sshd on the host and the VM, the VM's own
 // engine), reached from its host node's network — never anything outside it.
 import test from 'ava';
-import { mkdtempSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { connectScript } from '../src/backends/ssh/container.js';
 import { errnoOf } from '../src/backends/ssh/remote.js';
 import { labcheck } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-docker-'));
+const tmp = tempDir('real-docker');
 const SCENARIO = 'fixtures/real/docker.yaml';
 let lab = '';
 

@@ -4,14 +4,14 @@
 // shows; a node that cannot be reached is an error naming it while the others are still probed; and nothing of
 // the run stays on the machines.
 import test from 'ava';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, labcheck, ROOT } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-real-'));
+const tmp = tempDir('real');
 const SCENARIO = 'fixtures/real/lab.yaml';
 let lab = '';
 

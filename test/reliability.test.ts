@@ -2,8 +2,7 @@
 // hang, never exit 3), and every regression fixture runs for real and holds, leaving nothing behind.
 import test from 'ava';
 import { execSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
 	assertNothingLeft,
@@ -15,8 +14,9 @@ import {
 	snapshot,
 	startSlowRun,
 } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-reliability-'));
+const tmp = tempDir('reliability');
 
 test.before(async () => {
 	await labcheck(['clean']);

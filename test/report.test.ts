@@ -1,15 +1,15 @@
 // Every output format of one real run: Markdown, HTML in real headless Chromium, JUnit, JSON,
 // `labcheck report` re-rendering it, `labcheck diff`, and the generated CI jobs.
 import test from 'ava';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { chromium } from 'playwright-core';
 import { parse } from 'yaml';
 import { labcheck, ROOT } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-report-'));
+const tmp = tempDir('report');
 const out = (name: string) => join(tmp, name);
 
 test.before(async () => {

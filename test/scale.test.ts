@@ -4,15 +4,15 @@
 // saturated.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { NetNamespace } from '../src/net/namespace.js';
 import { assertNothingLeft, BIN, labcheck, labNamespaces, labProcesses, ROOT, snapshot } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-scale-'));
+const tmp = tempDir('scale');
 
 /**
  * A LAN of `n` hosts, the first `silent` of them with a security group without ICMP: they answer no ping and get no

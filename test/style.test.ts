@@ -1,13 +1,13 @@
 // House style is enforced by a tool (`npm run lint`, run before every `npm test`): Biome's formatter and linter, and
 // the 120-column limit for what the formatter cannot wrap. This checks the limit itself bites.
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ROOT } from './helpers/cli.js';
+import { tempDir } from './helpers/tmp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'labcheck-style-'));
+const tmp = tempDir('style');
 const check = (file: string) =>
 	execa(process.execPath, [join(ROOT, 'scripts/line-length.mjs'), file], { reject: false, cwd: ROOT });
 
