@@ -10,15 +10,11 @@ import { connectScript } from '../src/backends/ssh/container.js';
 import { errnoOf } from '../src/backends/ssh/remote.js';
 import { labcheck } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
-import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
+import { byId, inventory as inventoryIn, results, runOn, trustingRun, upLab } from './helpers/real.js';
 
 const tmp = tempDir('real-docker');
 const SCENARIO = 'fixtures/real/docker.yaml';
 let lab = '';
-
-type Result = { id: string; actual: string; status: string; detail: string; seenFrom?: string };
-const results = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
-const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
 
 const key = () => `/run/labcheck/${lab}/id_ed25519`;
 const socket = () => `/run/labcheck/${lab}/d-vm.sock`;
@@ -52,19 +48,7 @@ test.serial(
 		const embedded = join(tmp, 'embedded.json');
 		t.is((await labcheck(['run', SCENARIO, '--json', embedded, '--no-report'])).exitCode, 0);
 		const before = { ct1: await inside('ct1'), ct2: await inside('ct2') };
-		const json = join(tmp, 'real.json');
-		const report = join(tmp, 'real.md');
-		const knownHosts = join(tmp, 'known_hosts');
-		const run = await onReal(
-			good(),
-			'--known-hosts',
-			knownHosts,
-			'--trust-new-hosts',
-			'--json',
-			json,
-			'--report',
-			report,
-		);
+		const { run, json, report } = await trustingRun(tmp, (...more) => onReal(good(), ...more));
 		t.is(run.exitCode, 0, run.all);
 		const real = byId(results(json));
 		for (const r of results(embedded)) t.is(real[r.id]?.actual, r.actual, `${r.id}: ${real[r.id]?.detail}`);

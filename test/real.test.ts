@@ -9,15 +9,11 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, labcheck, ROOT } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
-import { inventory as inventoryIn, runOn, upLab } from './helpers/real.js';
+import { byId, inventory as inventoryIn, results, runOn, trustingRun, upLab } from './helpers/real.js';
 
 const tmp = tempDir('real');
 const SCENARIO = 'fixtures/real/lab.yaml';
 let lab = '';
-
-type Result = { id: string; actual: string; passed: boolean; status: string; detail: string; seenFrom?: string };
-const results = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { results: Result[] }).results;
-const byId = (rs: Result[]) => Object.fromEntries(rs.map((r) => [r.id, r]));
 
 /** sshd sessions alive in the lab: a run over SSH must leave none. */
 const sessions = async () =>
@@ -64,19 +60,7 @@ test.serial(
 		const embedded = join(tmp, 'embedded.json');
 		t.is((await labcheck(['run', SCENARIO, '--json', embedded, '--no-report'])).exitCode, 0);
 		const before = await settledSessions();
-		const knownHosts = join(tmp, 'known_hosts');
-		const json = join(tmp, 'real.json');
-		const report = join(tmp, 'real.md');
-		const run = await onReal(
-			good(),
-			'--known-hosts',
-			knownHosts,
-			'--trust-new-hosts',
-			'--json',
-			json,
-			'--report',
-			report,
-		);
+		const { run, json, report, knownHosts } = await trustingRun(tmp, (...more) => onReal(good(), ...more));
 		t.is(run.exitCode, 0, run.all);
 		const md = readFileSync(report, 'utf8');
 		t.true(md.includes('## Measured on real machines'), 'the report says where it was measured');
