@@ -105,6 +105,18 @@ test('`labcheck report` renders a saved run again, identical', async (t) => {
 	t.is(wrong.exitCode, 2);
 });
 
+test('a results file of the first format (each fact two or three times) still renders, identically', async (t) => {
+	// test/golden/results-v1: a run of scenarios/routed.yaml with one wrong expectation and a `* -> host: auto` line,
+	// saved with its report.md by labcheck before format 2.
+	const golden = join(ROOT, 'test/golden/results-v1');
+	const again = await labcheck(['report', join(golden, 'routed.json'), '--report', out('v1.md')]);
+	t.is(again.exitCode, 1, 'the saved run had one wrong expectation');
+	t.is(readFileSync(out('v1.md'), 'utf8'), readFileSync(join(golden, 'routed.md'), 'utf8'));
+	const v2 = JSON.parse(readFileSync(out('nat.json'), 'utf8'));
+	t.is(v2.format, 'labcheck-results/2');
+	t.false('id' in v2.results[0].check, "a result's flat fields are not written again in its check");
+});
+
 test('`labcheck diff` shows which cells changed between two runs', async (t) => {
 	const same = await labcheck(['diff', out('nat.json'), out('nat.json')]);
 	t.is(same.exitCode, 0);
@@ -112,7 +124,7 @@ test('`labcheck diff` shows which cells changed between two runs', async (t) => 
 	const data = JSON.parse(readFileSync(out('nat.json'), 'utf8'));
 	const cell = data.results.find((r: { id: string }) => r.id === 'ping host -> vm');
 	cell.actual = 'reachable';
-	cell.result.status = 'ok';
+	cell.status = 'ok';
 	writeFileSync(out('changed.json'), JSON.stringify(data));
 	const changed = await labcheck(['diff', out('nat.json'), out('changed.json')]);
 	t.is(changed.exitCode, 1);
