@@ -65,8 +65,7 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 	const results: CheckResult[] = [];
 	const actions: ActionOutcome[] = [];
 	const cap = options.concurrency ? pLimit(options.concurrency) : undefined;
-	const limits = new Map(probes.map((p) => [p.name, pLimit(p.inFlight)]));
-	const limit = <T>(c: PlanCheck, fn: () => Promise<T>) => limits.get(c.probe)!(() => (cap ? cap(fn) : fn()));
+	const inFlight = new Map(probes.map((p) => [p.name, p.inFlight]));
 	// Containers not running at the current point of the scenario, so explanations can say so.
 	let current = plan;
 	const routeGet = routeEvidence(lab);
@@ -110,13 +109,22 @@ export async function runPlan(plan: Plan, options: RunOptions): Promise<{ summar
 		for (const { c, predicted } of prepared)
 			if (predicted && predicted.outcome !== 'reachable') void routeGet(c.from, c.to.address);
 		const slots: Array<CheckResult | undefined> = new Array(prepared.length);
-		const all = Promise.all(
-			prepared.map((p, i) =>
-				limit(p.c, async () => {
-					slots[i] = await check(p);
-				}),
-			),
-		);
+		// Each kind of probe has at most its `inFlight` running (and all of them `--concurrency`): as many workers, each
+		// taking the step's next check of its kind — not a queued promise per check (a step may have 250,000).
+		const kinds = new Map<string, number[]>();
+		for (const [i, p] of prepared.entries()) (kinds.get(p.c.probe) ?? kinds.set(p.c.probe, []).get(p.c.probe)!).push(i);
+		const workers: Array<Promise<void>> = [];
+		for (const [probe, queue] of kinds) {
+			let next = 0;
+			const worker = async () => {
+				while (next < queue.length && !stopped()) {
+					const i = queue[next++];
+					slots[i] = await (cap ? cap(() => check(prepared[i])) : check(prepared[i]));
+				}
+			};
+			for (let k = Math.min(inFlight.get(probe)!, queue.length); k > 0; k--) workers.push(worker());
+		}
+		const all = Promise.all(workers);
 		all.catch(() => {}); // an interrupted run does not wait for it; a probe's bug still surfaces below
 		await Promise.race([all, aborted]);
 		for (const r of slots) if (r !== undefined) results.push(r); // no spread: a step may have 250,000 results
