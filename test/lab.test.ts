@@ -2,7 +2,7 @@
 // measured matrix against LAB-REFERENCE, then that nothing of the run is left on the machine.
 // Serial: the leftover checks look at the whole machine.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { mkdirSync, symlinkSync } from 'node:fs';
@@ -277,6 +277,8 @@ test.serial('after a killed run, `labcheck clean` removes what it left', async (
 
 test.serial('up keeps the lab: exec reaches the calculator through the forward, down removes it', async (t) => {
 	const before = await snapshot();
+	const brnf = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+	const machineBrnf = existsSync(brnf) ? readFileSync(brnf, 'utf8') : undefined;
 	const up = await labcheck(['up', 'scenarios/port-forward.yaml']);
 	t.is(up.exitCode, 0, up.stdout + up.stderr);
 	t.regex(up.stdout, /lab \w{4} is up/);
@@ -303,6 +305,13 @@ test.serial('up keeps the lab: exec reaches the calculator through the forward, 
 		/host: host\/nat\/vm\/forward-tcp-1234 \(nat\): port forward 1234 → vm 10\.0\.2\.15:22 \(\+1 packets\)/,
 		'the DNAT rule counted the probe, and the evidence names the rule of the plan it came from',
 	);
+	// The lab's switches skip bridge netfilter (no rule lives there); the machine's own setting stays as it was.
+	const lab = /lab (\w{4}) is up/.exec(up.stdout as string)![1];
+	if (machineBrnf !== undefined) {
+		const inSwitch = await execa('ip', ['netns', 'exec', `lcsw-${lab}-room`, 'cat', brnf]);
+		t.is(inSwitch.stdout, '0');
+		t.is(readFileSync(brnf, 'utf8'), machineBrnf);
+	}
 	const wrong = await labcheck(['exec', 'hots', '--', 'true']);
 	t.is(wrong.exitCode, 2);
 	t.regex(wrong.stderr, /has no node "hots"[\s\S]*did you mean "host"\?/);
