@@ -1,10 +1,7 @@
 // results.json: the whole run as data, secrets redacted — for CI, for `labcheck report` to render it
 // again and for `labcheck diff` to compare two runs. The plan, then a result a line: its flat fields
 // for people and scripts, and what the other reporters need besides (format 2; 1 is still read).
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { finished } from 'node:stream/promises';
+import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { UsageError } from '../src/errors.js';
 import { redactedJson } from '../src/run/redact.js';
 import type { Prediction } from '../src/model/predict.js';
@@ -143,49 +140,62 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 const MARK = (name: string) => JSON.stringify(`\u0000labcheck list: ${name}`);
 
 /**
- * Writes the runs, one check and one result at a time: a big run (89,700 results) would otherwise be copied three
- * times over (as data, redacted, as one string) — a gigabyte. `made` has the texts made during the run.
+ * Writes the runs, a check or a result a piece: a big run (89,700 results) made into one string would be copied three
+ * times over (as data, redacted, as text) — a gigabyte. `made` has the texts made during the run; they are written
+ * as they are, a thousand pieces a system call.
  */
 async function writeRuns(path: string, runs: RunSummary[], made: Made): Promise<void> {
-	const out = createWriteStream(path);
-	// Written in pieces of about a megabyte.
-	let pending: Buffer[] = [];
-	let size = 0;
-	const write = async (text: string | Buffer, flush = false) => {
-		const piece = typeof text === 'string' ? Buffer.from(text) : text;
-		pending.push(piece);
-		size += piece.length;
-		if (size < 1_000_000 && !flush) return;
-		const chunk = Buffer.concat(pending);
-		pending = [];
-		size = 0;
-		if (!out.write(chunk)) await once(out, 'drain');
-	};
-	const list = async <T>(items: T[], text: (item: T) => string | Buffer, depth: number) => {
+	// The file's pieces, in order: mostly the texts made during the run, referred to, not copied.
+	const pieces: Buffer[] = [];
+	const add = (text: string | Buffer) => pieces.push(typeof text === 'string' ? Buffer.from(text) : text);
+	const list = <T>(items: T[], text: (item: T) => string | Buffer, depth: number) => {
 		const [first, next] = ['[', ','].map((mark) => Buffer.from(`${mark}\n${'  '.repeat(depth + 1)}`));
 		for (const [i, item] of items.entries()) {
-			await write(i > 0 ? next : first);
-			await write(text(item));
+			add(i > 0 ? next : first);
+			add(text(item));
 		}
-		await write(items.length > 0 ? `\n${'  '.repeat(depth)}]` : '[]');
+		add(items.length > 0 ? `\n${'  '.repeat(depth)}]` : '[]');
 	};
 	const many = runs.length > 1;
-	if (many) await write('[\n');
+	if (many) add('[\n');
 	for (const [k, run] of runs.entries()) {
 		const lists = { plan: { ...run.plan, checks: JSON.parse(MARK('checks')) }, results: JSON.parse(MARK('results')) };
 		const head = redactedJson({ ...headJson(run), ...lists }, 2);
 		const [start, rest] = head.split(MARK('checks'));
 		const [middle, end] = rest.split(MARK('results'));
-		await write(start);
+		add(start);
 		const checks: Array<PlanCheck | Buffer> = (await made.checks.get(run.plan)) ?? run.plan.checks;
-		await list(checks, (c) => (Buffer.isBuffer(c) ? c : redactedJson(c)), 2);
-		await write(middle);
-		await list(run.results, (r) => made.results.get(r) ?? resultText(r), 1);
-		await write(`${end}${many && k < runs.length - 1 ? ',' : ''}\n`);
+		list(checks, (c) => (Buffer.isBuffer(c) ? c : redactedJson(c)), 2);
+		add(middle);
+		list(run.results, (r) => made.results.get(r) ?? resultText(r), 1);
+		add(`${end}${many && k < runs.length - 1 ? ',' : ''}\n`);
 	}
-	await write(many ? ']\n' : '', true);
-	out.end();
-	await finished(out);
+	if (many) add(']\n');
+	const file = await open(path, 'w');
+	try {
+		await writeAll(file, pieces);
+	} finally {
+		await file.close();
+	}
+}
+
+/** Writes `pieces` in order, as many at once as one system call takes (IOV_MAX), finishing any partial write. */
+async function writeAll(file: FileHandle, pieces: Buffer[]): Promise<void> {
+	const IOV_MAX = 1024;
+	let at = 0;
+	while (at < pieces.length) {
+		const batch = pieces.slice(at, at + IOV_MAX);
+		let { bytesWritten } = await file.writev(batch);
+		for (const piece of batch) {
+			if (bytesWritten >= piece.length) {
+				bytesWritten -= piece.length;
+				at++;
+			} else {
+				pieces[at] = piece.subarray(bytesWritten); // the rest of a piece written in part goes next
+				break;
+			}
+		}
+	}
 }
 
 const resultText = (r: CheckResult) => Buffer.from(redactedJson(resultJson(r)));
