@@ -6,6 +6,7 @@ import { contains, parseCidr } from '../../net/ipv4.js';
 import { natRules } from './firewall.js';
 import { nodeNamespace, switchNamespace, switchPort } from './names.js';
 import { runScript } from './shell.js';
+import { writeNeighbours } from '../../net/arp.js';
 
 // Docker networks and containers are made by the nodes' Docker engines, not here.
 const bridged = (plan: Plan) => plan.networks.filter((n) => !n.engine);
@@ -23,12 +24,15 @@ export function namespacesOf(plan: Plan, id: string): string[] {
  * Builds the whole lab with one shell — namespaces, bridges, veths, addresses, routes, NAT and
  * firewall rules — and returns once every link is up. One shell, because every process costs
  * milliseconds to start here and a spawn from Node tens; the script only forks `ip` and
- * `iptables-restore`. Forwarding (a sysctl) is set by the caller from inside each namespace.
+ * `iptables-restore`. Then the neighbours a big LAN gets in advance, from this process (an ioctl each, see
+ * net/arp.ts). Forwarding (a sysctl) is set by the caller from inside each namespace.
  */
 export async function createLab(plan: Plan, id: string): Promise<string[]> {
 	const pairs = neighbourPairs(plan);
 	const fixed = staticNetworks(plan, neighbourBudget(), pairs);
-	await runScript(labScript(plan, id, fixed, pairs));
+	await runScript(labScript(plan, id, fixed));
+	for (const { path, ifname, entries } of neighbourEntries(plan, id, fixed, pairs))
+		writeNeighbours(path, ifname, entries);
 	return [...fixed];
 }
 
@@ -100,17 +104,34 @@ const macOf = (node: number, iface: number) =>
 const heredoc = (command: string, lines: string[], what: string, tag: string) =>
 	`${command} <<'${tag}' || fail '${what.replace(/'/g, '')}'\n${lines.join('\n')}\n${tag}`;
 
-export function labScript(
+/**
+ * The neighbours written in advance on the LANs too big for the kernel's shared table (see neighbourBudget): each
+ * node's interface on such a LAN, and the address and fixed MAC of each node its checks reach there.
+ */
+export function neighbourEntries(
 	plan: Plan,
 	id: string,
-	fixed: Set<string> = new Set(),
-	pairs: ReturnType<typeof neighbourPairs> = new Map(),
-): string {
-	// The MAC each interface on a fixed LAN gets, by its address.
+	fixed: Set<string>,
+	pairs: ReturnType<typeof neighbourPairs>,
+): Array<{ path: string; ifname: string; entries: Array<[string, string]> }> {
 	const macs = new Map<string, string>();
 	namespaced(plan).forEach((n, index) => {
 		for (const [k, i] of n.interfaces.entries()) if (fixed.has(i.network)) macs.set(i.address, macOf(index, k));
 	});
+	return namespaced(plan).flatMap((node) =>
+		node.interfaces
+			.filter((i) => fixed.has(i.network))
+			.map((i) => ({
+				path: `/run/netns/${nodeNamespace(id, node.name)}`,
+				ifname: i.ifname,
+				entries: [...(pairs.get(i.network)?.get(node.name) ?? [])]
+					.filter((address) => macs.has(address))
+					.map((address): [string, string] => [address, macs.get(address)!]),
+			})),
+	);
+}
+
+export function labScript(plan: Plan, id: string, fixed: Set<string> = new Set()): string {
 	const parts = ['fail() { echo "$1" >&2; exit 1; }'];
 	let tag = 0;
 	const batch = (namespace: string | undefined, lines: string[], what: string) => {
@@ -168,12 +189,6 @@ export function labScript(
 			lines.push(`addr add ${e.resolver}/${iface.prefix} dev ${iface.ifname}`);
 		}
 		for (const route of node.routes) lines.push(`route add ${route.to} via ${route.via}`);
-		// Neighbours written in advance on the LANs too big for the kernel's shared table (see neighbourBudget).
-		for (const iface of node.interfaces.filter((i) => fixed.has(i.network)))
-			for (const address of pairs.get(iface.network)?.get(node.name) ?? []) {
-				const mac = macs.get(address);
-				if (mac) lines.push(`neigh replace ${address} lladdr ${mac} dev ${iface.ifname} nud permanent`);
-			}
 		const { ip, iptables } = natRules(node);
 		const chunk = [
 			heredoc(
