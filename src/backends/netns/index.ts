@@ -186,7 +186,7 @@ class NetnsLab implements Lab {
 		const count = probersFor(networkProbes.length);
 		this.probersStarting = count > 0 ? Probers.start(count) : undefined;
 		this.probersStarting?.catch(() => {}); // awaited below
-		const fixed = await createLab(this.plan, this.id);
+		const fixed = await createLab(this.plan, this.id, () => this.down);
 		for (const net of this.plan.networks.filter((n) => !n.engine)) quietSwitch(this.id, net.name);
 		for (const network of fixed)
 			this.options.log?.(`${network}: neighbours written in advance (too many for the kernel's shared ARP table)`);
