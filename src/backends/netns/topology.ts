@@ -31,13 +31,19 @@ export async function createLab(plan: Plan, id: string, stopping: () => boolean 
 	const pairs = neighbourPairs(plan);
 	const fixed = staticNetworks(plan, neighbourBudget(), pairs);
 	const { links, nodes } = labScript(plan, id, fixed);
+	const neighbours = neighbourEntries(plan, id, fixed, pairs);
+	// A lab without such neighbours (most): one shell for all of it.
+	if (neighbours.length === 0) {
+		await runScript(`${links}${nodes}`);
+		return [...fixed];
+	}
 	await runScript(links);
 	// The nodes address their interfaces from two shells while this process writes the big LANs' neighbours: the
 	// interfaces exist from here on, and addressing them or taking them up keeps permanent entries. A turn of the
 	// event loop between nodes lets the shells' script flow to them meanwhile.
 	const configured = runScript(nodes);
 	configured.catch(() => {}); // awaited below
-	for (const { path, ifname, entries } of neighbourEntries(plan, id, fixed, pairs)) {
+	for (const { path, ifname, entries } of neighbours) {
 		if (stopping()) break; // a teardown began: the namespaces are going
 		writeNeighbours(path, ifname, entries);
 		await new Promise((resolve) => setImmediate(resolve));
