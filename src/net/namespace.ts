@@ -4,15 +4,15 @@
 import { closeSync, openSync } from 'node:fs';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
-import koffi from 'koffi';
 import type { NodeNetwork } from '../../probes/types.js';
+import { libc } from './libc.js';
 
 const CLONE_NEWNET = 0x40000000;
 let syscall: ((fd: number, nstype: number) => number) | undefined;
 let home: number | undefined;
 
 function enter(fd: number, what: string): void {
-	syscall ??= koffi.load('libc.so.6').func('int setns(int fd, int nstype)') as (fd: number, nstype: number) => number;
+	syscall ??= libc<(fd: number, nstype: number) => number>('int setns(int fd, int nstype)');
 	if (syscall(fd, CLONE_NEWNET) !== 0)
 		throw new Error(`setns into ${what} failed (labcheck needs root, CAP_SYS_ADMIN)`);
 }

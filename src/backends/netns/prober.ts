@@ -1,7 +1,7 @@
 // A probe process (see probers.ts): runs the network probes labcheck hands it, each from the node's namespace it
 // names, and sends their results back. It holds nothing labcheck does not know of, and ends with labcheck: when the
 // channel to it closes (labcheck ended, however it ended), or at once when labcheck's process dies.
-import koffi from 'koffi';
+import { libc } from '../../net/libc.js';
 import { NetNamespace } from '../../net/namespace.js';
 import { probeOf } from '../../../probes/index.js';
 import type { ProbeResult } from '../../../probes/types.js';
@@ -10,11 +10,7 @@ import type { ProberReply, ProberRequest, ProberResults } from './probers.js';
 const PR_SET_PDEATHSIG = 1;
 const SIGKILL = 9;
 try {
-	const prctl = koffi.load('libc.so.6').func('int prctl(int option, unsigned long arg2)') as (
-		o: number,
-		a: number,
-	) => number;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	libc<(option: number, arg: number) => number>('int prctl(int option, unsigned long arg2)')(PR_SET_PDEATHSIG, SIGKILL);
 } catch {
 	// The closed channel still ends it.
 }
