@@ -19,7 +19,7 @@ import { execIn } from '../docker-exec.js';
 import { containerName, containerPid, createContainer, createNetworks } from './docker/containers.js';
 import { engineInfo, startEngine, stopEngine, type EngineInfo } from './docker/engine.js';
 import { buildImage, ensureImage } from './docker/images.js';
-import { newRunId, nodeNamespace, stateDir, switchNamespace } from './names.js';
+import { newRunId, nodeNamespace, stateDir } from './names.js';
 import { Probers, probersFor } from './probers.js';
 import { enterNamespace, enterNetworkOf, killPid, killRunProcesses, killTrees, removeNamespaces } from './processes.js';
 import { startNodeServices } from './services.js';
@@ -187,7 +187,6 @@ class NetnsLab implements Lab {
 		this.probersStarting = count > 0 ? Probers.start(count) : undefined;
 		this.probersStarting?.catch(() => {}); // awaited below
 		const fixed = await createLab(this.plan, this.id, () => this.down);
-		for (const net of this.plan.networks.filter((n) => !n.engine)) quietSwitch(this.id, net.name);
 		for (const network of fixed)
 			this.options.log?.(`${network}: neighbours written in advance (too many for the kernel's shared ARP table)`);
 		this.checkpoint();
@@ -620,27 +619,5 @@ class NeighbourDrops {
 
 	stop(): void {
 		clearInterval(this.timer);
-	}
-}
-
-/**
- * A lab's switch is a plain bridge, and no rule lives in its namespace: frames crossing it skip the kernel's bridge
- * netfilter, which would otherwise hand each one to the namespace's (empty) iptables hooks — on by default in every
- * namespace once br_netfilter is loaded, as Docker loads it.
- */
-function quietSwitch(id: string, network: string): void {
-	const namespace = NetNamespace.open(`/run/netns/${switchNamespace(id, network)}`);
-	try {
-		namespace.within(() => {
-			for (const family of ['iptables', 'ip6tables', 'arptables']) {
-				try {
-					writeFileSync(`/proc/sys/net/bridge/bridge-nf-call-${family}`, '0');
-				} catch (error) {
-					if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // no br_netfilter: nothing to do
-				}
-			}
-		});
-	} finally {
-		namespace.close();
 	}
 }

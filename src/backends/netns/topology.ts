@@ -1,12 +1,13 @@
 // Namespaces, veths, bridges, addresses, routes and rules of a plan. Each LAN is a bridge in its
 // own namespace; nothing is created in the root namespace, so the lab has no way to the uplink.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Plan, PlanNode } from '../../plan/types.js';
 import { contains, parseCidr } from '../../net/ipv4.js';
 import { natRules } from './firewall.js';
 import { nodeNamespace, switchNamespace, switchPort } from './names.js';
 import { runScript } from './shell.js';
 import { writeNeighbours } from '../../net/arp.js';
+import { NetNamespace } from '../../net/namespace.js';
 
 // Docker networks and containers are made by the nodes' Docker engines, not here.
 const bridged = (plan: Plan) => plan.networks.filter((n) => !n.engine);
@@ -24,8 +25,9 @@ export function namespacesOf(plan: Plan, id: string): string[] {
  * Builds the whole lab with one shell — namespaces, bridges, veths, addresses, routes, NAT and
  * firewall rules — and returns once every link is up. One shell, because every process costs
  * milliseconds to start here and a spawn from Node tens; the script only forks `ip` and
- * `iptables-restore`. Then the neighbours a big LAN gets in advance, from this process (an ioctl each, see
- * net/arp.ts). Forwarding (a sysctl) is set by the caller from inside each namespace.
+ * `iptables-restore`. The neighbours a big LAN gets in advance go in from this process (an ioctl each, see
+ * net/arp.ts), and so do the switches' bridge settings. Forwarding (a sysctl) is set by the caller from inside
+ * each namespace.
  */
 export async function createLab(plan: Plan, id: string, stopping: () => boolean = () => false): Promise<string[]> {
 	const pairs = neighbourPairs(plan);
@@ -33,22 +35,22 @@ export async function createLab(plan: Plan, id: string, stopping: () => boolean 
 	const { links, nodes } = labScript(plan, id, fixed);
 	const neighbours = neighbourEntries(plan, id, fixed, pairs);
 	// A lab without such neighbours (most): one shell for all of it.
-	if (neighbours.length === 0) {
-		await runScript(`${links}${nodes}`);
-		return [...fixed];
+	if (neighbours.length === 0) await runScript(`${links}${nodes}`);
+	else {
+		await runScript(links);
+		// The nodes address their interfaces from two shells while this process writes the big LANs' neighbours: the
+		// interfaces exist from here on, and addressing them or taking them up keeps permanent entries. A turn of the
+		// event loop between nodes lets the shells' script flow to them meanwhile.
+		const configured = runScript(nodes);
+		configured.catch(() => {}); // awaited below
+		for (const { path, ifname, entries } of neighbours) {
+			if (stopping()) break; // a teardown began: the namespaces are going
+			writeNeighbours(path, ifname, entries);
+			await new Promise((resolve) => setImmediate(resolve));
+		}
+		await configured;
 	}
-	await runScript(links);
-	// The nodes address their interfaces from two shells while this process writes the big LANs' neighbours: the
-	// interfaces exist from here on, and addressing them or taking them up keeps permanent entries. A turn of the
-	// event loop between nodes lets the shells' script flow to them meanwhile.
-	const configured = runScript(nodes);
-	configured.catch(() => {}); // awaited below
-	for (const { path, ifname, entries } of neighbours) {
-		if (stopping()) break; // a teardown began: the namespaces are going
-		writeNeighbours(path, ifname, entries);
-		await new Promise((resolve) => setImmediate(resolve));
-	}
-	await configured;
+	if (!stopping()) for (const net of bridged(plan)) quietSwitch(switchNamespace(id, net.name));
 	return [...fixed];
 }
 
@@ -260,4 +262,26 @@ export function floatingAddress(plan: Plan, node: PlanNode, address: string, op:
 		contains(parseCidr(plan.networks.find((n) => n.name === i.network)!.subnet), address),
 	)!;
 	return `addr ${op} ${address}/32 dev ${iface.ifname}`;
+}
+
+/**
+ * A lab's switch is a plain bridge, and no rule lives in its namespace: frames crossing it skip the kernel's bridge
+ * netfilter, which would otherwise hand each one to the namespace's (empty) iptables hooks — on by default in every
+ * namespace once br_netfilter is loaded, as Docker loads it.
+ */
+function quietSwitch(namespaceName: string): void {
+	const namespace = NetNamespace.open(`/run/netns/${namespaceName}`);
+	try {
+		namespace.within(() => {
+			for (const family of ['iptables', 'ip6tables', 'arptables']) {
+				try {
+					writeFileSync(`/proc/sys/net/bridge/bridge-nf-call-${family}`, '0');
+				} catch (error) {
+					if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // no br_netfilter: nothing to do
+				}
+			}
+		});
+	} finally {
+		namespace.close();
+	}
 }
