@@ -7,51 +7,43 @@ export interface Cidr {
 	text: string;
 }
 
-const ints = new Map<string, number>();
-
-/** Memoised: the model asks for the same lab addresses millions of times in a big matrix. */
-export function toInt(ip: string): number {
-	let n = ints.get(ip);
-	if (n === undefined) {
-		n = ipaddr.IPv4.parse(ip)
-			.toByteArray()
-			.reduce((acc, b) => acc * 256 + b, 0);
-		if (ints.size > 100_000) ints.clear();
-		ints.set(ip, n);
-	}
-	return n;
+/**
+ * `fn`, remembering up to `size` answers (then starting over): the model asks for the same lab addresses and subnets
+ * millions of times in a big matrix.
+ */
+function memoised<T>(fn: (text: string) => T, size: number): (text: string) => T {
+	const known = new Map<string, T>();
+	return (text) => {
+		let value = known.get(text);
+		if (value === undefined) {
+			value = fn(text);
+			if (known.size > size) known.clear();
+			known.set(text, value);
+		}
+		return value;
+	};
 }
+
+export const toInt = memoised(
+	(ip) =>
+		ipaddr.IPv4.parse(ip)
+			.toByteArray()
+			.reduce((acc, b) => acc * 256 + b, 0),
+	100_000,
+);
 
 export const toIp = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 
-const parsed = new Map<string, Cidr>();
+/** Throws on text that is not a CIDR. */
+export const parseCidr = memoised((text): Cidr => {
+	const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
+	const size = 2 ** (32 - prefix);
+	const base = Math.floor(toInt(addr.toString()) / size) * size;
+	return { base, prefix, text: `${toIp(base)}/${prefix}` };
+}, 10_000);
 
-/** Throws on text that is not a CIDR; memoised, as the model asks for the same few subnets again and again. */
-export function parseCidr(text: string): Cidr {
-	let cidr = parsed.get(text);
-	if (!cidr) {
-		const [addr, prefix] = ipaddr.IPv4.parseCIDR(text);
-		const size = 2 ** (32 - prefix);
-		const base = Math.floor(toInt(addr.toString()) / size) * size;
-		cidr = { base, prefix, text: `${toIp(base)}/${prefix}` };
-		if (parsed.size > 10_000) parsed.clear();
-		parsed.set(text, cidr);
-	}
-	return cidr;
-}
-
-const valid = new Map<string, boolean>();
-
-/** A dotted quad of four 0-255 octets, nothing else (no leading zeros, no shorthand). Memoised, as `toInt`. */
-export function isIPv4(text: string): boolean {
-	let ok = valid.get(text);
-	if (ok === undefined) {
-		ok = ipaddr.IPv4.isValidFourPartDecimal(text);
-		if (valid.size > 100_000) valid.clear();
-		valid.set(text, ok);
-	}
-	return ok;
-}
+/** A dotted quad of four 0-255 octets, nothing else (no leading zeros, no shorthand). */
+export const isIPv4 = memoised((text) => ipaddr.IPv4.isValidFourPartDecimal(text), 100_000);
 
 /** Ranges a lab network may not use: they mean something to every IP stack, the lab's own included. */
 const SPECIAL = [
