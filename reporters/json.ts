@@ -137,7 +137,7 @@ export async function readResults(file: string): Promise<RunSummary[]> {
 
 // Where the head's two long lists go: written an item a line, not pretty-printed with the rest (a 300-host plan's
 // checks took 34 MB so).
-const MARK = (name: string) => JSON.stringify(`\u0000labcheck list: ${name}`);
+const LIST = { checks: '\u0000labcheck list: checks', results: '\u0000labcheck list: results' };
 
 /**
  * Writes the runs, a check or a result a piece: a big run (89,700 results) made into one string would be copied three
@@ -159,10 +159,12 @@ async function writeRuns(path: string, runs: RunSummary[], made: Made): Promise<
 	const many = runs.length > 1;
 	if (many) add('[\n');
 	for (const [k, run] of runs.entries()) {
-		const lists = { plan: { ...run.plan, checks: JSON.parse(MARK('checks')) }, results: JSON.parse(MARK('results')) };
-		const head = redactedJson({ ...headJson(run), ...lists }, 2);
-		const [start, rest] = head.split(MARK('checks'));
-		const [middle, end] = rest.split(MARK('results'));
+		const head = redactedJson(
+			{ ...headJson(run), plan: { ...run.plan, checks: LIST.checks }, results: LIST.results },
+			2,
+		);
+		const [start, rest] = head.split(JSON.stringify(LIST.checks));
+		const [middle, end] = rest.split(JSON.stringify(LIST.results));
 		add(start);
 		const checks: Array<PlanCheck | Buffer> = (await made.checks.get(run.plan)) ?? run.plan.checks;
 		list(checks, (c) => (Buffer.isBuffer(c) ? c : redactedJson(c)), 2);
